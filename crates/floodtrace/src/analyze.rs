@@ -1,0 +1,384 @@
+//! `floodtrace analyze`: inputs → record-aligned chunks → observations → merged aggregates
+//! → report.
+//!
+//! A capture is cut into chunks at the first record starting at or after each multiple of
+//! `chunk_bytes`. The cut points depend only on the file, never on the thread count, and
+//! chunk results are merged strictly in file order, so every thread count yields the same
+//! report, byte for byte. One thread walks record headers to find cut points (cheap: a few
+//! bytes per record) while workers decode and aggregate whole chunks.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use floodtrace_engine::aggregate::Aggregator;
+use floodtrace_wire::capture::{CaptureFormat, ReaderState, RecordReader};
+use floodtrace_wire::{observe_frame, CaptureError, CaptureErrorKind, DecodeError, Frame};
+
+use crate::sources::file::{Chunk, Feed};
+
+/// Default chunk size: large enough that per-chunk merge work is negligible, small enough
+/// that two cores get many chunks from a mid-sized capture.
+pub const DEFAULT_CHUNK_BYTES: u64 = 8 << 20;
+
+/// Problems of one reason within one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// `capture` or `packet` (or `input`).
+    pub kind: &'static str,
+    /// Occurrences.
+    pub count: u64,
+    /// First occurrence: file offset.
+    pub offset: u64,
+    /// First occurrence: record number.
+    pub record: u64,
+    /// Reading stopped at the first occurrence.
+    pub fatal: bool,
+    /// First occurrence, described.
+    pub message: String,
+}
+
+/// Counts and errors of one chunk or one whole input.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Records read.
+    pub records: u64,
+    /// Sum of original frame lengths.
+    pub wire_bytes: u64,
+    /// IP records.
+    pub ip_records: u64,
+    /// Non-IP records.
+    pub non_ip: u64,
+    /// Records whose headers could not be decoded.
+    pub undecoded: u64,
+    /// Problems by reason key.
+    pub errors: BTreeMap<String, Tally>,
+}
+
+impl Counts {
+    fn note(&mut self, kind: &'static str, reason: &str, offset: u64, record: u64, fatal: bool, msg: impl FnOnce() -> String) {
+        match self.errors.get_mut(reason) {
+            Some(t) => {
+                t.count += 1;
+                if offset < t.offset {
+                    t.offset = offset;
+                    t.record = record;
+                    t.message = msg();
+                }
+                t.fatal |= fatal;
+            }
+            None => {
+                self.errors.insert(
+                    reason.to_string(),
+                    Tally {
+                        kind,
+                        count: 1,
+                        offset,
+                        record,
+                        fatal,
+                        message: msg(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Record a packet decode error of record `number` at `offset`.
+    pub fn packet_error(&mut self, e: DecodeError, offset: u64, number: u64) {
+        self.undecoded += 1;
+        self.note("packet", e.reason(), offset, number, false, || {
+            format!("record {number} at offset {offset:#x}: {e}")
+        });
+    }
+
+    /// Record a capture framing error.
+    pub fn capture_error(&mut self, e: &CaptureError) {
+        self.note("capture", e.reason(), e.offset, e.record, e.fatal, || e.to_string());
+    }
+
+    /// Add the counts of the chunk that follows.
+    pub fn merge(&mut self, other: Counts) {
+        self.records += other.records;
+        self.wire_bytes += other.wire_bytes;
+        self.ip_records += other.ip_records;
+        self.non_ip += other.non_ip;
+        self.undecoded += other.undecoded;
+        for (reason, t) in other.errors {
+            match self.errors.get_mut(&reason) {
+                Some(mine) => {
+                    mine.count += t.count;
+                    mine.fatal |= t.fatal;
+                    if t.offset < mine.offset {
+                        mine.offset = t.offset;
+                        mine.record = t.record;
+                        mine.message = t.message;
+                    }
+                }
+                None => {
+                    self.errors.insert(reason, t);
+                }
+            }
+        }
+    }
+}
+
+/// The result of analysing one input.
+pub struct InputOutcome {
+    /// Recognised format, if any.
+    pub format: Option<CaptureFormat>,
+    /// Counts and problems.
+    pub counts: Counts,
+    /// Aggregated observations.
+    pub agg: Aggregator,
+    /// The input was read to its end without framing damage.
+    pub complete: bool,
+}
+
+/// One chunk of records for a worker.
+struct Job<'a> {
+    index: u64,
+    bytes: Chunk<'a>,
+    base: u64,
+    state: ReaderState,
+    records_before: u64,
+}
+
+/// Decode and aggregate every record of one chunk.
+fn process_chunk(bytes: &[u8], base: u64, state: ReaderState, records_before: u64) -> (Aggregator, Counts) {
+    let mut agg = Aggregator::new();
+    let mut counts = Counts::default();
+    let mut reader = RecordReader::resume(bytes, base, state, records_before);
+    while let Some(item) = reader.next() {
+        match item {
+            Ok(rec) => {
+                counts.records += 1;
+                counts.wire_bytes += rec.wire_len as u64;
+                match observe_frame(rec.link_type, rec.data, rec.ts_ns, rec.wire_len) {
+                    Ok(Frame::Ip(obs)) => {
+                        counts.ip_records += 1;
+                        agg.add(&obs);
+                    }
+                    Ok(Frame::NonIp { .. }) => counts.non_ip += 1,
+                    Err(e) => counts.packet_error(e, rec.offset, rec.number),
+                }
+            }
+            Err(e) => {
+                counts.capture_error(&e);
+                if e.fatal {
+                    // The walker cut this chunk at intact framing, so this cannot happen
+                    // for mapped files; stop rather than loop on the same error.
+                    break;
+                }
+            }
+        }
+    }
+    (agg, counts)
+}
+
+/// How one scan step of the walker ended.
+enum Scan {
+    /// Reached a chunk boundary at a record start.
+    Cut,
+    /// Ran out of available bytes at a record boundary.
+    EndOfData,
+    /// Framing error (possibly only "need more bytes" on a stream).
+    Fatal(CaptureError),
+}
+
+fn is_truncation(e: &CaptureError) -> bool {
+    matches!(e.kind, CaptureErrorKind::Truncated { .. })
+}
+
+/// Walk `feed`, cutting it into chunk jobs passed to `emit`; returns the format, the walk
+/// position reached, and the framing error that stopped it, if any.
+fn walk<'m, F: Feed<'m>>(
+    feed: &mut F,
+    chunk_bytes: u64,
+    progress: &dyn Fn(u64),
+    mut emit: impl FnMut(Job<'m>),
+) -> Result<(CaptureFormat, Option<CaptureError>), CaptureError> {
+    // Open: make sure the file header (and a little more) is available.
+    let opened = loop {
+        let avail = feed.available(0);
+        match RecordReader::open(avail) {
+            Ok(r) => break r.format(),
+            Err(e) if avail.len() < 64 => {
+                if !feed.more().map_err(|_| e)? {
+                    return Err(RecordReader::open(feed.available(0)).err().unwrap_or(e));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let (mut state, mut pos) = {
+        let r = RecordReader::open(feed.available(0))?;
+        (r.state().clone(), r.offset())
+    };
+    let mut records = 0u64;
+    let mut chunk_start = pos;
+    let mut chunk_state = state.clone();
+    let mut chunk_records = 0u64;
+    let mut boundary = (pos / chunk_bytes + 1) * chunk_bytes;
+    let mut index = 0u64;
+    loop {
+        let (scan, new_pos, new_state, new_records) = {
+            let mut r = RecordReader::resume(feed.available(pos), pos, state.clone(), records);
+            let scan = loop {
+                let at = r.offset();
+                if at >= boundary && at > chunk_start {
+                    break Scan::Cut;
+                }
+                match r.next() {
+                    None => break Scan::EndOfData,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) if !e.fatal => {}
+                    Some(Err(e)) => break Scan::Fatal(e),
+                }
+            };
+            (scan, r.offset(), r.state().clone(), r.records())
+        };
+        pos = new_pos;
+        state = new_state;
+        records = new_records;
+        match scan {
+            Scan::Cut => {
+                progress(pos);
+                emit(Job {
+                    index,
+                    bytes: feed.take(chunk_start, pos),
+                    base: chunk_start,
+                    state: std::mem::replace(&mut chunk_state, state.clone()),
+                    records_before: chunk_records,
+                });
+                index += 1;
+                chunk_start = pos;
+                chunk_records = records;
+                boundary = (pos / chunk_bytes + 1) * chunk_bytes;
+            }
+            Scan::EndOfData | Scan::Fatal(_) => {
+                let stop = match scan {
+                    Scan::Fatal(e) if !is_truncation(&e) => Some(e),
+                    Scan::Fatal(e) => match feed.more() {
+                        Ok(true) => continue,
+                        _ => Some(e),
+                    },
+                    _ => match feed.more() {
+                        Ok(true) => continue,
+                        _ => None,
+                    },
+                };
+                if pos > chunk_start {
+                    emit(Job {
+                        index,
+                        bytes: feed.take(chunk_start, pos),
+                        base: chunk_start,
+                        state: chunk_state,
+                        records_before: chunk_records,
+                    });
+                }
+                progress(pos);
+                return Ok((opened, stop));
+            }
+        }
+    }
+}
+
+/// Analyse one input with `threads` workers (1 = everything on this thread).
+pub fn analyze_feed<'m, F: Feed<'m>>(feed: &mut F, threads: usize, chunk_bytes: u64, progress: &dyn Fn(u64)) -> InputOutcome {
+    let mut agg = Aggregator::new();
+    let mut counts = Counts::default();
+    let walked = if threads <= 1 {
+        walk(feed, chunk_bytes, progress, |job| {
+            let (a, c) = process_chunk(job.bytes.as_slice(), job.base, job.state, job.records_before);
+            agg.merge(a);
+            counts.merge(c);
+        })
+    } else {
+        run_parallel(feed, threads, chunk_bytes, progress, &mut agg, &mut counts)
+    };
+    let (format, complete) = match walked {
+        Ok((format, None)) => (Some(format), true),
+        Ok((format, Some(e))) => {
+            counts.capture_error(&e);
+            (Some(format), false)
+        }
+        Err(e) => {
+            let unrecognised = matches!(e.kind, CaptureErrorKind::Unrecognised { .. });
+            counts.note(if unrecognised { "input" } else { "capture" }, e.reason(), e.offset, e.record, true, || e.to_string());
+            (None, false)
+        }
+    };
+    let complete = complete && !counts.errors.values().any(|t| t.kind == "capture");
+    InputOutcome {
+        format,
+        counts,
+        agg,
+        complete,
+    }
+}
+
+impl Chunk<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Chunk::Mapped(s) => s,
+            Chunk::Owned(v) => v,
+        }
+    }
+}
+
+type ChunkResult = (u64, Aggregator, Counts);
+
+fn run_parallel<'m, F: Feed<'m>>(
+    feed: &mut F,
+    threads: usize,
+    chunk_bytes: u64,
+    progress: &dyn Fn(u64),
+    agg: &mut Aggregator,
+    counts: &mut Counts,
+) -> Result<(CaptureFormat, Option<CaptureError>), CaptureError> {
+    std::thread::scope(|scope| {
+        // Bounded: at most two chunks waiting per worker, so memory stays flat.
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job<'m>>(threads * 2);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (res_tx, res_rx) = mpsc::channel::<ChunkResult>();
+        for _ in 0..threads {
+            let job_rx = Arc::clone(&job_rx);
+            let res_tx = res_tx.clone();
+            scope.spawn(move || loop {
+                let job = match job_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok(job) = job else { return };
+                let (a, c) = process_chunk(job.bytes.as_slice(), job.base, job.state, job.records_before);
+                if res_tx.send((job.index, a, c)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(res_tx);
+        // Results arrive in any order; merge them strictly in chunk order.
+        let mut pending: HashMap<u64, (Aggregator, Counts)> = HashMap::new();
+        let mut next = 0u64;
+        let mut absorb = |r: ChunkResult, pending: &mut HashMap<u64, (Aggregator, Counts)>| {
+            pending.insert(r.0, (r.1, r.2));
+            while let Some((a, c)) = pending.remove(&next) {
+                agg.merge(a);
+                counts.merge(c);
+                next += 1;
+            }
+        };
+        let walked = walk(feed, chunk_bytes, progress, |job| {
+            // Workers only stop when the channel closes, so a send cannot fail.
+            let _ = job_tx.send(job);
+            while let Ok(r) = res_rx.try_recv() {
+                absorb(r, &mut pending);
+            }
+        });
+        drop(job_tx);
+        for r in res_rx.iter() {
+            absorb(r, &mut pending);
+        }
+        walked
+    })
+}

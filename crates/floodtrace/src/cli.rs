@@ -1,0 +1,106 @@
+//! Command-line definition (clap derive). Each flag's first doc line is its short help;
+//! later paragraphs are the long help.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit codes, also listed in `--help`.
+pub mod exit {
+    /// Every input was read completely.
+    pub const OK: u8 = 0;
+    /// Nothing could be analysed (unreadable output, internal failure).
+    pub const ERROR: u8 = 1;
+    /// Bad command line (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// A report was written, but at least one input was damaged, unrecognised or unreadable:
+    /// the figures cover what could be read.
+    pub const PARTIAL: u8 = 3;
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every input was read completely
+  1  error: nothing could be analysed
+  2  bad command line
+  3  partial: a report was written, but some input was damaged or unreadable";
+
+/// Turns network evidence into verdicts about denial-of-service attacks.
+#[derive(Debug, Parser)]
+#[command(name = "floodtrace", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse packet captures: totals, protocol mix, busiest destinations with per-second series
+    #[command(after_long_help = ANALYZE_EXAMPLES)]
+    Analyze(AnalyzeArgs),
+}
+
+const ANALYZE_EXAMPLES: &str = "\
+Examples:
+  floodtrace analyze attack.pcapng
+  floodtrace analyze --format json -o report.json day1.pcap day2.pcap
+  tcpdump -i eth0 -w - | floodtrace analyze -
+
+Exit codes:
+  0  every input was read completely
+  1  error: nothing could be analysed
+  2  bad command line
+  3  partial: a report was written, but some input was damaged or unreadable";
+
+/// Output formats of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable summary
+    Text,
+    /// Versioned JSON document (docs/FORMATS.md)
+    Json,
+}
+
+/// Arguments of `analyze`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng, recognised by content); `-` reads standard input
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<String>,
+
+    /// Output format
+    #[arg(long, short = 'f', value_name = "FORMAT", default_value = "text")]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Worker threads
+    ///
+    /// Defaults to the number of available cores. Results are identical for every value.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Number of busiest destinations to report
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+
+    /// Number of the busiest destinations whose per-second series is included
+    ///
+    /// The series of these destinations appear in the JSON output (`destinations[].series`)
+    /// and as sparklines in the text output. Defaults to all reported destinations.
+    #[arg(long, value_name = "N")]
+    pub series: Option<usize>,
+
+    /// Never show a progress bar (it is shown only when stderr is a terminal anyway)
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Chunk size in bytes for parallel decoding (results do not depend on it per run,
+    /// but top-source lists may differ slightly between chunk sizes)
+    #[arg(long, value_name = "BYTES", hide = true, default_value_t = crate::analyze::DEFAULT_CHUNK_BYTES)]
+    pub chunk_bytes: u64,
+}

@@ -1,0 +1,214 @@
+//! The `floodtrace` binary: command line, inputs and glue between the library crates.
+
+mod analyze;
+mod cli;
+mod sources;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use floodtrace_engine::aggregate::Aggregator;
+use floodtrace_engine::summary::top_destinations;
+use floodtrace_report::model::{
+    AnalysisReport, DestinationReport, ErrorReport, Generator, InputReport, TotalsReport,
+    SCHEMA_VERSION,
+};
+
+use crate::analyze::{analyze_feed, InputOutcome};
+use crate::cli::{exit, AnalyzeArgs, Cli, Command, Format};
+use crate::sources::{open_input, Input, MappedFeed};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::from(exit::OK);
+            }
+            eprintln!("floodtrace: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Analyze(args) => run_analyze(args),
+    }
+}
+
+fn progress_bar(enabled: bool, len: Option<u64>, path: &str) -> Option<indicatif::ProgressBar> {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match len {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let style = match len {
+        Some(_) => "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        None => "{msg} {spinner} {bytes} {bytes_per_sec}",
+    };
+    if let Ok(s) = indicatif::ProgressStyle::with_template(style) {
+        bar.set_style(s.progress_chars("=> "));
+    }
+    bar.set_message(path.to_string());
+    Some(bar)
+}
+
+fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let chunk_bytes = args.chunk_bytes.max(4096);
+    let mut merged = Aggregator::new();
+    let mut inputs = Vec::new();
+    let mut partial = false;
+    for path in &args.inputs {
+        let outcome = match open_input(path) {
+            Ok(input) => {
+                let len = match &input {
+                    Input::Mapped(m) => m.as_ref().map(|m| m.len() as u64),
+                    Input::Stream(_) => None,
+                };
+                let bar = progress_bar(!args.no_progress, len.or(Some(0)).filter(|_| len.is_some()), path);
+                let progress = |pos: u64| {
+                    if let Some(b) = &bar {
+                        b.set_position(pos);
+                    }
+                };
+                let outcome = match input {
+                    Input::Mapped(map) => {
+                        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
+                        analyze_feed(&mut MappedFeed::new(bytes), threads, chunk_bytes, &progress)
+                    }
+                    Input::Stream(mut feed) => analyze_feed(&mut feed, threads, chunk_bytes, &progress),
+                };
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
+                outcome
+            }
+            Err(e) => {
+                eprintln!("floodtrace: {path}: {e:#}");
+                partial = true;
+                inputs.push(InputReport {
+                    path: path.clone(),
+                    format: "unknown".into(),
+                    packets: 0,
+                    bytes: 0,
+                    ip_packets: 0,
+                    non_ip_packets: 0,
+                    undecoded_packets: 0,
+                    complete: false,
+                    errors: vec![ErrorReport {
+                        kind: "input",
+                        reason: "input.unreadable".into(),
+                        count: 1,
+                        offset: 0,
+                        record: 0,
+                        fatal: true,
+                        message: format!("{e:#}"),
+                    }],
+                });
+                continue;
+            }
+        };
+        let report = input_report(path, &outcome);
+        for e in &report.errors {
+            match (e.kind, e.fatal) {
+                ("packet", _) => eprintln!(
+                    "floodtrace: {path}: {} packet(s) not decoded ({}), first: {}",
+                    e.count, e.reason, e.message
+                ),
+                (_, true) => eprintln!("floodtrace: {path}: {}", e.message),
+                _ => eprintln!(
+                    "floodtrace: {path}: {} record(s) skipped ({}), first: {}",
+                    e.count, e.reason, e.message
+                ),
+            }
+        }
+        if !outcome.complete {
+            partial = true;
+            if outcome.counts.records > 0 {
+                eprintln!(
+                    "floodtrace: {path}: partial result: the {} records before the damage are counted",
+                    outcome.counts.records
+                );
+            }
+        }
+        inputs.push(report);
+        merged.merge(outcome.agg);
+    }
+
+    let series_n = args.series.unwrap_or(args.top);
+    let destinations: Vec<DestinationReport> = top_destinations(&merged, args.top)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let series = (i < series_n)
+                .then(|| merged.timeline(s.address).map(|t| t.seconds.as_slice()))
+                .flatten();
+            DestinationReport::new(s, series)
+        })
+        .collect();
+    let report = AnalysisReport {
+        schema_version: SCHEMA_VERSION,
+        generator: Generator::default(),
+        totals: TotalsReport::new(&inputs, merged.totals(), merged.destination_count() as u64),
+        inputs,
+        destinations,
+    };
+    let rendered = match args.format {
+        Format::Text => floodtrace_report::text::render(&report),
+        Format::Json => floodtrace_report::json::render(&report),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(rendered.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(if partial { exit::PARTIAL } else { exit::OK })
+}
+
+fn input_report(path: &str, o: &InputOutcome) -> InputReport {
+    InputReport {
+        path: path.to_string(),
+        format: o.format.map_or("unknown", |f| f.name()).to_string(),
+        packets: o.counts.records,
+        bytes: o.counts.wire_bytes,
+        ip_packets: o.counts.ip_records,
+        non_ip_packets: o.counts.non_ip,
+        undecoded_packets: o.counts.undecoded,
+        complete: o.complete,
+        errors: o
+            .counts
+            .errors
+            .iter()
+            .map(|(reason, t)| ErrorReport {
+                kind: t.kind,
+                reason: reason.clone(),
+                count: t.count,
+                offset: t.offset,
+                record: t.record,
+                fatal: t.fatal,
+                message: t.message.clone(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,164 @@
+//! File and stream inputs.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use anyhow::Context;
+
+/// Bytes of one input, from absolute offset 0 to however far has been read. `'m` is the
+/// lifetime of mapped bytes, which chunks may borrow while the walk goes on.
+pub trait Feed<'m> {
+    /// Bytes from absolute offset `from` to the end of what is available now.
+    fn available(&self, from: u64) -> &[u8];
+    /// Read more bytes; `Ok(false)` at end of input.
+    fn more(&mut self) -> io::Result<bool>;
+    /// The bytes `[from, to)` for a chunk job. Bytes before `to` are no longer needed.
+    fn take(&mut self, from: u64, to: u64) -> Chunk<'m>;
+    /// Total size when known (for progress).
+    fn len_hint(&self) -> Option<u64>;
+}
+
+/// Bytes of one chunk: borrowed from a map, or owned when read from a stream.
+pub enum Chunk<'a> {
+    /// A slice of the memory map.
+    Mapped(&'a [u8]),
+    /// A copy of streamed bytes.
+    Owned(Vec<u8>),
+}
+
+/// An opened input.
+pub enum Input {
+    /// A regular file, memory-mapped (`None`: empty file).
+    Mapped(Option<memmap2::Mmap>),
+    /// A pipe, FIFO or standard input.
+    Stream(StreamFeed),
+}
+
+/// Open `path` (`-` = standard input): regular files are mapped, anything else streamed.
+///
+/// # Errors
+/// The file cannot be opened or mapped.
+pub fn open_input(path: &str) -> anyhow::Result<Input> {
+    if path == "-" {
+        return Ok(Input::Stream(StreamFeed::new(Box::new(io::stdin()))));
+    }
+    let file = File::open(Path::new(path)).context("cannot open")?;
+    let meta = file.metadata().context("cannot read metadata")?;
+    if meta.is_file() {
+        if meta.len() == 0 {
+            return Ok(Input::Mapped(None));
+        }
+        let map = map_file(&file).context("cannot memory-map")?;
+        Ok(Input::Mapped(Some(map)))
+    } else {
+        Ok(Input::Stream(StreamFeed::new(Box::new(file))))
+    }
+}
+
+/// The one place floodtrace maps memory.
+#[allow(unsafe_code)]
+fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
+    // SAFETY: the map is read-only and lives as long as the feed. If another process
+    // truncates the file while we read, accesses past the new end raise SIGBUS; that is
+    // the accepted limit of mmap-based readers (tcpdump -r and nfdump map files likewise),
+    // and no Rust invariant depends on the bytes' values: every length is re-checked.
+    let map = unsafe { memmap2::Mmap::map(file)? };
+    // Sequential walk: ask the kernel to read ahead aggressively.
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Ok(map)
+}
+
+/// A memory-mapped regular file (or any byte slice).
+pub struct MappedFeed<'m> {
+    bytes: &'m [u8],
+}
+
+impl<'m> MappedFeed<'m> {
+    /// A feed over bytes already in memory.
+    pub fn new(bytes: &'m [u8]) -> Self {
+        MappedFeed { bytes }
+    }
+}
+
+impl<'m> Feed<'m> for MappedFeed<'m> {
+    fn available(&self, from: u64) -> &[u8] {
+        self.bytes.get(from as usize..).unwrap_or(&[])
+    }
+    fn more(&mut self) -> io::Result<bool> {
+        Ok(false)
+    }
+    fn take(&mut self, from: u64, to: u64) -> Chunk<'m> {
+        Chunk::Mapped(&self.bytes[from as usize..to as usize])
+    }
+    fn len_hint(&self) -> Option<u64> {
+        Some(self.bytes.len() as u64)
+    }
+}
+
+/// Bytes read from a stream in blocks; only the unconsumed tail is kept.
+pub struct StreamFeed {
+    reader: Box<dyn Read + Send>,
+    /// Absolute offset of `buf[0]`.
+    base: u64,
+    buf: Vec<u8>,
+    eof: bool,
+}
+
+/// Bytes asked of the stream per read.
+const STREAM_BLOCK: usize = 1 << 20;
+
+impl StreamFeed {
+    /// Wrap a reader.
+    pub fn new(reader: Box<dyn Read + Send>) -> Self {
+        StreamFeed {
+            reader,
+            base: 0,
+            buf: Vec::new(),
+            eof: false,
+        }
+    }
+}
+
+impl Feed<'static> for StreamFeed {
+    fn available(&self, from: u64) -> &[u8] {
+        let rel = from.saturating_sub(self.base) as usize;
+        self.buf.get(rel..).unwrap_or(&[])
+    }
+    fn more(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        let old = self.buf.len();
+        self.buf.resize(old + STREAM_BLOCK, 0);
+        let mut filled = old;
+        // Fill the whole block unless the stream ends: fewer, larger reads.
+        while filled < self.buf.len() {
+            match self.reader.read(&mut self.buf[filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(filled);
+                    return Err(e);
+                }
+            }
+        }
+        self.buf.truncate(filled);
+        Ok(filled > old)
+    }
+    fn take(&mut self, from: u64, to: u64) -> Chunk<'static> {
+        let a = (from - self.base) as usize;
+        let b = (to - self.base) as usize;
+        let out = self.buf[a..b].to_vec();
+        self.buf.drain(..b);
+        self.base = to;
+        Chunk::Owned(out)
+    }
+    fn len_hint(&self) -> Option<u64> {
+        None
+    }
+}

@@ -1,0 +1,317 @@
+//! The analysis document: what `floodtrace analyze --format json` prints.
+//!
+//! Field names are stable within a `schema_version`; additions keep the version, renames
+//! and removals bump it. Maps are `BTreeMap`s and lists have a documented order, so the
+//! same input always gives byte-identical output.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use floodtrace_engine::aggregate::{
+    Bucket, Class, PORT_BIN_EPHEMERAL, PORT_BIN_REGISTERED, SIZE_EDGES,
+};
+use floodtrace_engine::summary::{bucket_sources, DestinationSummary};
+use serde::Serialize;
+
+use crate::time::{rfc3339_ns, rfc3339_s};
+
+/// Version of the JSON schema described in docs/FORMATS.md.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole analysis.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalysisReport {
+    /// Schema version of this document.
+    pub schema_version: u32,
+    /// Program that wrote it.
+    pub generator: Generator,
+    /// One entry per input, in command-line order.
+    pub inputs: Vec<InputReport>,
+    /// Totals over all inputs.
+    pub totals: TotalsReport,
+    /// Busiest destinations, most packets first (ties: lower address first).
+    pub destinations: Vec<DestinationReport>,
+}
+
+/// Program name and version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Generator {
+    /// Always `floodtrace`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+impl Default for Generator {
+    fn default() -> Self {
+        Generator {
+            name: "floodtrace",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// One input file (or standard input).
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    /// Path as given (`-` for standard input).
+    pub path: String,
+    /// Recognised format (`pcap`, `pcapng`) or `unknown`.
+    pub format: String,
+    /// Records read (every captured frame, IP or not).
+    pub packets: u64,
+    /// Sum of the records' original (on-the-wire) frame lengths.
+    pub bytes: u64,
+    /// Records that carried IP.
+    pub ip_packets: u64,
+    /// Records that carried something else (ARP, LLDP, …).
+    pub non_ip_packets: u64,
+    /// Records whose headers could not be decoded (still counted in `packets`).
+    pub undecoded_packets: u64,
+    /// Whether the whole input was read (false: damaged or unreadable; see `errors`).
+    pub complete: bool,
+    /// Problems found, one entry per reason, in reason order.
+    pub errors: Vec<ErrorReport>,
+}
+
+/// Problems of one kind in one input.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorReport {
+    /// `capture` (file framing; reading stopped or a record was skipped), `packet` (one
+    /// packet's headers), or `input` (the file could not be opened or recognised).
+    pub kind: &'static str,
+    /// Stable reason key, e.g. `pcap.caplen`, `ipv4.ihl`, `capture.truncated`.
+    pub reason: String,
+    /// Occurrences.
+    pub count: u64,
+    /// Byte offset in the file of the first occurrence (record start).
+    pub offset: u64,
+    /// 1-based record number of the first occurrence (0: file header).
+    pub record: u64,
+    /// Reading stopped here.
+    pub fatal: bool,
+    /// Human-readable description of the first occurrence.
+    pub message: String,
+}
+
+/// Totals over all inputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct TotalsReport {
+    /// Records read.
+    pub packets: u64,
+    /// Sum of original frame lengths.
+    pub bytes: u64,
+    /// IP packets.
+    pub ip_packets: u64,
+    /// IP bytes (IP total lengths; what per-destination `bytes` add up to).
+    pub ip_bytes: u64,
+    /// First IP packet, RFC 3339 UTC (null when there is none).
+    pub start: Option<String>,
+    /// Last IP packet.
+    pub end: Option<String>,
+    /// First IP packet, ns since the epoch.
+    pub start_ns: Option<u64>,
+    /// Last IP packet, ns since the epoch.
+    pub end_ns: Option<u64>,
+    /// `end - start` in seconds.
+    pub duration_seconds: f64,
+    /// Distinct destination addresses.
+    pub destinations: u64,
+    /// IP packets per traffic class.
+    pub protocols: BTreeMap<&'static str, u64>,
+}
+
+/// A source address with its Space-Saving count.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceCount {
+    /// Source address.
+    pub address: IpAddr,
+    /// Packets counted (upper bound).
+    pub packets: u64,
+    /// How much of `packets` may belong to other sources (0: exact).
+    pub error: u64,
+}
+
+/// One histogram bin.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bin {
+    /// Bin key: a TTL, a port, or a size bin's upper edge (inclusive; `null` = open).
+    pub key: Option<u32>,
+    /// Label for ranges (`1024-49151`), else null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<&'static str>,
+    /// Packets.
+    pub packets: u64,
+}
+
+/// One second of one destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecondReport {
+    /// Unix second.
+    pub t: u64,
+    /// Packets.
+    pub packets: u64,
+    /// IP bytes.
+    pub bytes: u64,
+    /// Estimated distinct sources in this second.
+    pub distinct_sources: u64,
+    /// Packets per traffic class (classes with zero packets omitted).
+    pub protocols: BTreeMap<&'static str, u64>,
+}
+
+/// One destination over the analysed span.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationReport {
+    /// Destination address.
+    pub address: IpAddr,
+    /// Packets.
+    pub packets: u64,
+    /// IP bytes.
+    pub bytes: u64,
+    /// Most packets in one second.
+    pub peak_pps: u64,
+    /// Most bits in one second.
+    pub peak_bps: u64,
+    /// Second of the packet peak (RFC 3339).
+    pub peak_pps_at: String,
+    /// Second of the bit peak (RFC 3339).
+    pub peak_bps_at: String,
+    /// Estimated distinct sources.
+    pub distinct_sources: u64,
+    /// Relative standard error of `distinct_sources` (0: exact).
+    pub distinct_sources_error: f64,
+    /// First second with traffic.
+    pub first_seen: String,
+    /// Last second with traffic.
+    pub last_seen: String,
+    /// Seconds with traffic.
+    pub active_seconds: u64,
+    /// Packets per traffic class (zero classes omitted).
+    pub protocols: BTreeMap<&'static str, u64>,
+    /// Fragmented packets.
+    pub fragments: u64,
+    /// Heaviest sources, most packets first.
+    pub top_sources: Vec<SourceCount>,
+    /// TTL histogram, by TTL.
+    pub ttl: Vec<Bin>,
+    /// IP-length histogram, by upper edge.
+    pub sizes: Vec<Bin>,
+    /// UDP source-port histogram, by port (ranges last).
+    pub udp_source_ports: Vec<Bin>,
+    /// Per-second series (only for the busiest destinations; seconds without packets
+    /// omitted), in time order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<Vec<SecondReport>>,
+}
+
+/// Class counts as a map without zero entries.
+pub fn protocol_map(classes: &[u64; Class::COUNT]) -> BTreeMap<&'static str, u64> {
+    Class::ALL
+        .iter()
+        .filter(|c| classes[**c as usize] > 0)
+        .map(|c| (c.name(), classes[*c as usize]))
+        .collect()
+}
+
+impl DestinationReport {
+    /// Build from an engine summary; `series` from the destination's buckets when wanted.
+    pub fn new(s: &DestinationSummary, series: Option<&[(u64, Bucket)]>) -> Self {
+        DestinationReport {
+            address: s.address,
+            packets: s.packets,
+            bytes: s.bytes,
+            peak_pps: s.peak_pps,
+            peak_bps: s.peak_bps,
+            peak_pps_at: rfc3339_s(s.peak_pps_second),
+            peak_bps_at: rfc3339_s(s.peak_bps_second),
+            distinct_sources: s.distinct_sources,
+            distinct_sources_error: s.distinct_sources_error,
+            first_seen: rfc3339_s(s.first_second),
+            last_seen: rfc3339_s(s.last_second),
+            active_seconds: s.active_seconds,
+            protocols: protocol_map(&s.classes),
+            fragments: s.fragments,
+            top_sources: s
+                .top_sources
+                .iter()
+                .map(|(a, e)| SourceCount {
+                    address: *a,
+                    packets: e.count,
+                    error: e.error,
+                })
+                .collect(),
+            ttl: s
+                .ttl
+                .iter()
+                .map(|&(k, n)| Bin {
+                    key: Some(k as u32),
+                    label: None,
+                    packets: n,
+                })
+                .collect(),
+            sizes: s
+                .sizes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(i, &n)| Bin {
+                    key: SIZE_EDGES.get(i).copied(),
+                    label: None,
+                    packets: n,
+                })
+                .collect(),
+            udp_source_ports: s
+                .udp_sports
+                .iter()
+                .map(|&(k, n)| Bin {
+                    key: Some(k as u32),
+                    label: match k {
+                        PORT_BIN_REGISTERED => Some("1024-49151"),
+                        PORT_BIN_EPHEMERAL => Some("49152-65535"),
+                        _ => None,
+                    },
+                    packets: n,
+                })
+                .collect(),
+            series: series.map(|secs| {
+                secs.iter()
+                    .map(|(t, b)| SecondReport {
+                        t: *t,
+                        packets: b.packets,
+                        bytes: b.bytes,
+                        distinct_sources: bucket_sources(b),
+                        protocols: protocol_map(&b.classes),
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+impl TotalsReport {
+    /// Totals from the inputs and the merged engine totals.
+    pub fn new(
+        inputs: &[InputReport],
+        t: &floodtrace_engine::aggregate::Totals,
+        destinations: u64,
+    ) -> Self {
+        let have = t.packets > 0;
+        TotalsReport {
+            packets: inputs.iter().map(|i| i.packets).sum(),
+            bytes: inputs.iter().map(|i| i.bytes).sum(),
+            ip_packets: t.packets,
+            ip_bytes: t.bytes,
+            start: have.then(|| rfc3339_ns(t.first_ns)),
+            end: have.then(|| rfc3339_ns(t.last_ns)),
+            start_ns: have.then_some(t.first_ns),
+            end_ns: have.then_some(t.last_ns),
+            duration_seconds: if have {
+                (t.last_ns - t.first_ns) as f64 / 1e9
+            } else {
+                0.0
+            },
+            destinations,
+            protocols: protocol_map(&t.classes),
+        }
+    }
+}

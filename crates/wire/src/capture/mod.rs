@@ -1,0 +1,275 @@
+//! Capture-file readers: classic pcap and pcapng, read from a byte slice.
+//!
+//! The readers never copy packet bytes and never allocate sized by a length field from the
+//! file: a record's length is checked against what is left of the slice before the slice
+//! is taken. Files are normally memory-mapped by the caller.
+//!
+//! A [`RecordReader`] can be *resumed*: its [`ReaderState`] (byte order, time resolution,
+//! pcapng interface table) together with an offset is all that is needed to continue
+//! reading from any record boundary. That is how a capture is split into record-aligned
+//! chunks that several threads decode at once.
+
+mod pcap;
+mod pcapng;
+
+pub use pcap::PcapState;
+pub use pcapng::{Interface, PcapngState};
+
+use crate::error::{CaptureError, CaptureErrorKind};
+
+/// The capture container format, recognised from the first bytes of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaptureFormat {
+    /// Classic libpcap format.
+    Pcap,
+    /// pcapng (next generation) format.
+    Pcapng,
+}
+
+impl CaptureFormat {
+    /// Lowercase name for reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CaptureFormat::Pcap => "pcap",
+            CaptureFormat::Pcapng => "pcapng",
+        }
+    }
+
+    /// Recognise a capture format from its magic bytes.
+    ///
+    /// Returns `None` when the bytes are too short or are no capture this crate reads.
+    pub fn detect(head: &[u8]) -> Option<CaptureFormat> {
+        let magic: [u8; 4] = head.get(..4)?.try_into().ok()?;
+        match u32::from_le_bytes(magic) {
+            pcap::MAGIC_USEC | pcap::MAGIC_NSEC | pcap::MAGIC_USEC_SWAPPED
+            | pcap::MAGIC_NSEC_SWAPPED => Some(CaptureFormat::Pcap),
+            pcapng::BLOCK_SHB => Some(CaptureFormat::Pcapng),
+            _ => None,
+        }
+    }
+}
+
+/// An "unrecognised format" error that shows the first bytes of the input.
+pub fn unrecognised(head: &[u8]) -> CaptureError {
+    let mut shown = [0u8; 16];
+    let len = head.len().min(16);
+    shown[..len].copy_from_slice(&head[..len]);
+    CaptureError {
+        offset: 0,
+        record: 0,
+        fatal: true,
+        kind: CaptureErrorKind::Unrecognised {
+            head: shown,
+            len: len as u8,
+        },
+    }
+}
+
+/// One captured packet, borrowed from the capture bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// Byte offset of the record (header) in the capture.
+    pub offset: u64,
+    /// 1-based record number in the capture (as Wireshark numbers frames).
+    pub number: u64,
+    /// Timestamp in nanoseconds since the Unix epoch.
+    pub ts_ns: u64,
+    /// Link-layer type (LINKTYPE_* value).
+    pub link_type: u16,
+    /// Length of the packet on the wire (may exceed `data.len()` when cut by a snaplen).
+    pub wire_len: u32,
+    /// The captured bytes.
+    pub data: &'a [u8],
+}
+
+/// Everything needed to continue reading a capture at a record boundary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReaderState {
+    /// Classic pcap.
+    Pcap(PcapState),
+    /// pcapng.
+    Pcapng(PcapngState),
+}
+
+/// Reads records one by one from capture bytes.
+///
+/// A reader over a slice that starts at file offset `base` reports absolute offsets, so
+/// errors from any chunk name the byte in the original file.
+#[derive(Debug, Clone)]
+pub struct RecordReader<'a> {
+    buf: &'a [u8],
+    base: u64,
+    pos: usize,
+    number: u64,
+    state: ReaderState,
+}
+
+impl<'a> RecordReader<'a> {
+    /// Open a capture from its first byte: recognise the format and read the file header.
+    ///
+    /// # Errors
+    /// An unrecognised format, or a damaged or truncated file header.
+    pub fn open(buf: &'a [u8]) -> Result<Self, CaptureError> {
+        let (state, pos) = match CaptureFormat::detect(buf) {
+            Some(CaptureFormat::Pcap) => {
+                let (s, p) = pcap::read_header(buf)?;
+                (ReaderState::Pcap(s), p)
+            }
+            // pcapng: the section header is read as the first block by `next`.
+            Some(CaptureFormat::Pcapng) => (ReaderState::Pcapng(PcapngState::default()), 0),
+            None => return Err(unrecognised(buf)),
+        };
+        Ok(RecordReader {
+            buf,
+            base: 0,
+            pos,
+            number: 0,
+            state,
+        })
+    }
+
+    /// Continue reading at a record boundary: `buf` starts at file offset `base`, and
+    /// `records_before` records precede it.
+    pub fn resume(buf: &'a [u8], base: u64, state: ReaderState, records_before: u64) -> Self {
+        RecordReader {
+            buf,
+            base,
+            pos: 0,
+            number: records_before,
+            state,
+        }
+    }
+
+    /// The container format.
+    pub fn format(&self) -> CaptureFormat {
+        match self.state {
+            ReaderState::Pcap(_) => CaptureFormat::Pcap,
+            ReaderState::Pcapng(_) => CaptureFormat::Pcapng,
+        }
+    }
+
+    /// The state at the current position (to resume from here).
+    pub fn state(&self) -> &ReaderState {
+        &self.state
+    }
+
+    /// Position in the slice of the next record to read.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Absolute file offset of the next record to read.
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Number of records returned so far (including those before a resume point).
+    pub fn records(&self) -> u64 {
+        self.number
+    }
+
+    /// Read the next record.
+    ///
+    /// Returns `None` at the clean end of the bytes. An error with `fatal == true` means the
+    /// framing is damaged at that offset; the reader does not advance, and calling `next`
+    /// again returns the same error. A non-fatal error means one record was skipped.
+    ///
+    /// A truncated final record is reported as fatal `Truncated`; a streaming caller that
+    /// has more bytes to come can append them and resume at [`RecordReader::pos`].
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Result<Record<'a>, CaptureError>> {
+        loop {
+            if self.pos >= self.buf.len() {
+                return None;
+            }
+            let step = match &mut self.state {
+                ReaderState::Pcap(s) => pcap::next_record(s, self.buf, self.pos),
+                ReaderState::Pcapng(s) => pcapng::next_block(s, self.buf, self.pos),
+            };
+            match step {
+                Step::Record {
+                    next,
+                    ts_ns,
+                    link_type,
+                    wire_len,
+                    data,
+                } => {
+                    let offset = self.base + self.pos as u64;
+                    self.pos = next;
+                    self.number += 1;
+                    return Some(Ok(Record {
+                        offset,
+                        number: self.number,
+                        ts_ns,
+                        link_type,
+                        wire_len,
+                        data,
+                    }));
+                }
+                Step::Skip { next } => self.pos = next,
+                Step::BadRecord { next, kind } => {
+                    let offset = self.base + self.pos as u64;
+                    self.pos = next;
+                    self.number += 1;
+                    return Some(Err(CaptureError {
+                        offset,
+                        record: self.number,
+                        fatal: false,
+                        kind,
+                    }));
+                }
+                Step::Fatal { kind, in_record } => {
+                    return Some(Err(CaptureError {
+                        offset: self.base + self.pos as u64,
+                        record: if in_record { self.number + 1 } else { 0 },
+                        fatal: true,
+                        kind,
+                    }))
+                }
+            }
+        }
+    }
+}
+
+/// What one step of a format walker produced. Internal to the readers.
+pub(crate) enum Step<'a> {
+    /// A packet record; `next` is the position after it.
+    Record {
+        next: usize,
+        ts_ns: u64,
+        link_type: u16,
+        wire_len: u32,
+        data: &'a [u8],
+    },
+    /// A block that carries no packet (headers, statistics, unknown types).
+    Skip { next: usize },
+    /// A packet record whose framing is intact but whose content cannot be used.
+    BadRecord { next: usize, kind: CaptureErrorKind },
+    /// Framing is damaged; nothing after this can be located.
+    Fatal {
+        kind: CaptureErrorKind,
+        in_record: bool,
+    },
+}
+
+pub(crate) fn rd_u16(b: &[u8], at: usize, be: bool) -> u16 {
+    let v = [b[at], b[at + 1]];
+    if be {
+        u16::from_be_bytes(v)
+    } else {
+        u16::from_le_bytes(v)
+    }
+}
+
+pub(crate) fn rd_u32(b: &[u8], at: usize, be: bool) -> u32 {
+    let v = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    if be {
+        u32::from_be_bytes(v)
+    } else {
+        u32::from_le_bytes(v)
+    }
+}
+
+/// Largest record a reader accepts whatever the file's snaplen claims: far above any real
+/// link MTU, small enough that a corrupt length is caught instead of swallowing the file.
+pub const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;

@@ -1,0 +1,230 @@
+//! [`Observation`]: the one small value every later stage consumes, and [`observe_frame`],
+//! which turns a captured frame into it.
+
+use core::net::IpAddr;
+
+use crate::error::DecodeError;
+use crate::{ip, link, transport};
+
+/// How an IP packet relates to fragmentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Fragment {
+    /// Not fragmented.
+    #[default]
+    None,
+    /// First fragment (offset 0, more fragments): carries the L4 header.
+    First,
+    /// A later fragment: no L4 header, counted as a fragment only.
+    Later,
+}
+
+/// Encapsulation of the observed packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Encap {
+    /// Plain IP.
+    #[default]
+    None,
+    /// GRE carrying IP (IPv4 or IPv6).
+    GreIp,
+    /// GRE carrying Ethernet (transparent Ethernet bridging, 0x6558).
+    GreEth,
+    /// GRE carrying something else (PPP with no IP inside, unknown protocol types).
+    GreOther,
+}
+
+/// Where an observation came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Origin {
+    /// A captured packet.
+    #[default]
+    Packet,
+    /// A flow record (counts already multiplied by the sampling rate).
+    Flow,
+}
+
+/// Summary of TCP options: their kinds in order and the values that fingerprint stacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TcpOptions {
+    /// Option kinds in wire order, first option in the most significant used byte
+    /// (up to the first 8 options; NOP = 1 included, EOL ends the list).
+    pub kinds: u64,
+    /// Number of options (may exceed 8; `kinds` keeps the first 8).
+    pub count: u8,
+    /// MSS value (0 if absent).
+    pub mss: u16,
+    /// Window-scale shift (0xff if absent).
+    pub wscale: u8,
+    /// The option area could not be walked to its end (bad length or cut by snaplen).
+    pub malformed: bool,
+}
+
+/// Header of the packet carried inside a GRE tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Inner {
+    /// GRE protocol type (EtherType), 0 when not encapsulated.
+    pub gre_protocol: u16,
+    /// Inner IP protocol (0 when not decoded).
+    pub proto: u8,
+    /// Inner source port (TCP/UDP).
+    pub sport: u16,
+    /// Inner destination port (TCP/UDP).
+    pub dport: u16,
+    /// Inner destination address equals the outer destination (Mirai's `gcip` option).
+    pub dst_is_outer_dst: bool,
+}
+
+/// Bits of [`Observation::flags`].
+pub mod flag {
+    /// The L4 header is incomplete in the capture (snaplen or damaged packet).
+    pub const L4_TRUNCATED: u16 = 1 << 0;
+    /// The IPv4 header carries options.
+    pub const IPV4_OPTIONS: u16 = 1 << 1;
+    /// IPv6 extension headers were walked.
+    pub const IPV6_EXT: u16 = 1 << 2;
+    /// IPv4 Don't Fragment bit.
+    pub const DONT_FRAGMENT: u16 = 1 << 3;
+    /// The IP total length disagrees with what the frame could hold (beyond a snaplen cut).
+    pub const IP_LENGTH_MISMATCH: u16 = 1 << 4;
+    /// The packet was found inside a GRE tunnel's outer packet (see [`super::Encap`]).
+    pub const ENCAPSULATED: u16 = 1 << 5;
+    /// 802.1Q / 802.1ad tags were present.
+    pub const VLAN: u16 = 1 << 6;
+    /// MPLS labels were present.
+    pub const MPLS: u16 = 1 << 7;
+}
+
+/// One packet (or one flow record) reduced to the fields the analysis uses.
+///
+/// `Copy` and free of heap data, so a decoder can produce one per packet without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Observation {
+    /// Timestamp, nanoseconds since the Unix epoch.
+    pub ts_ns: u64,
+    /// Source address of the outer IP header.
+    pub src: IpAddr,
+    /// Destination address of the outer IP header.
+    pub dst: IpAddr,
+    /// Upper-layer protocol of the outer IP packet (after IPv6 extension headers).
+    pub proto: u8,
+    /// TCP/UDP source port (0 when none).
+    pub sport: u16,
+    /// TCP/UDP destination port (0 when none).
+    pub dport: u16,
+    /// TCP flags byte (CWR ECE URG ACK PSH RST SYN FIN), 0 when not TCP.
+    pub tcp_flags: u8,
+    /// ICMP / ICMPv6 type (0 when not ICMP).
+    pub icmp_type: u8,
+    /// ICMP / ICMPv6 code.
+    pub icmp_code: u8,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// IPv4 identification, or the IPv6 fragment header's identification (0 if none).
+    pub ip_id: u32,
+    /// Fragmentation state.
+    pub fragment: Fragment,
+    /// TCP sequence number.
+    pub tcp_seq: u32,
+    /// TCP acknowledgement number.
+    pub tcp_ack: u32,
+    /// TCP window.
+    pub tcp_window: u16,
+    /// TCP options summary.
+    pub tcp_options: TcpOptions,
+    /// Bytes of L4 payload (from the IP length, not the capture length).
+    pub payload_len: u16,
+    /// IP length: IPv4 total length, IPv6 payload length + 40.
+    pub ip_len: u32,
+    /// Frame length on the wire.
+    pub wire_len: u32,
+    /// Packets this observation stands for (1 for a packet; × sampling for flows).
+    pub packets: u64,
+    /// IP bytes this observation stands for.
+    pub bytes: u64,
+    /// Encapsulation.
+    pub encap: Encap,
+    /// Inner packet summary when `encap` is a GRE variant.
+    pub inner: Inner,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Sampling rate applied (1 for packets).
+    pub sampling: u32,
+    /// See [`flag`].
+    pub flags: u16,
+}
+
+impl Observation {
+    /// An observation with addresses set and every other field zero / default.
+    pub fn new(ts_ns: u64, src: IpAddr, dst: IpAddr) -> Self {
+        Observation {
+            ts_ns,
+            src,
+            dst,
+            proto: 0,
+            sport: 0,
+            dport: 0,
+            tcp_flags: 0,
+            icmp_type: 0,
+            icmp_code: 0,
+            ttl: 0,
+            ip_id: 0,
+            fragment: Fragment::None,
+            tcp_seq: 0,
+            tcp_ack: 0,
+            tcp_window: 0,
+            tcp_options: TcpOptions::default(),
+            payload_len: 0,
+            ip_len: 0,
+            wire_len: 0,
+            packets: 1,
+            bytes: 0,
+            encap: Encap::None,
+            inner: Inner::default(),
+            origin: Origin::Packet,
+            sampling: 1,
+            flags: 0,
+        }
+    }
+}
+
+/// The result of decoding one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// An IP packet.
+    Ip(Observation),
+    /// A frame that carries no IP (ARP, LLDP, STP, …), with its EtherType or link protocol.
+    NonIp {
+        /// EtherType (or equivalent) of the payload; 0 when unknown.
+        ethertype: u16,
+    },
+}
+
+/// Decode a captured frame of link type `link_type` into an [`Observation`].
+///
+/// `wire_len` is the frame's original length; `data` may be shorter (snaplen).
+///
+/// # Errors
+/// A header whose structure is impossible (e.g. IPv4 IHL below 5), a frame cut before the
+/// IP header is complete, or an unsupported link type. Cuts inside the transport header
+/// are not errors: the observation is returned with [`flag::L4_TRUNCATED`].
+pub fn observe_frame(
+    link_type: u16,
+    data: &[u8],
+    ts_ns: u64,
+    wire_len: u32,
+) -> Result<Frame, DecodeError> {
+    let net = link::network_layer(link_type, data)?;
+    let (mut obs, l4) = match net.payload {
+        link::Payload::Ipv4(at) => ip::observe_ipv4(data, at, ts_ns)?,
+        link::Payload::Ipv6(at) => ip::observe_ipv6(data, at, ts_ns)?,
+        link::Payload::Other(ethertype) => return Ok(Frame::NonIp { ethertype }),
+    };
+    obs.wire_len = wire_len;
+    obs.flags |= net.flags;
+    if obs.ip_len > wire_len {
+        obs.flags |= flag::IP_LENGTH_MISMATCH;
+    }
+    if obs.fragment != Fragment::Later {
+        transport::observe_l4(data, l4, &mut obs, true);
+    }
+    Ok(Frame::Ip(obs))
+}

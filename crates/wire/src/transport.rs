@@ -1,0 +1,220 @@
+//! Transport headers (TCP, UDP, ICMP, SCTP/DCCP ports) and GRE decapsulation.
+
+use crate::ip::{observe_ipv4, observe_ipv6, L4};
+use crate::link::{gre_payload, Payload};
+use crate::observe::{flag, Encap, Observation, TcpOptions};
+
+/// IP protocol number of ICMP.
+pub const PROTO_ICMP: u8 = 1;
+/// IP protocol number of TCP.
+pub const PROTO_TCP: u8 = 6;
+/// IP protocol number of UDP.
+pub const PROTO_UDP: u8 = 17;
+/// IP protocol number of DCCP.
+pub const PROTO_DCCP: u8 = 33;
+/// IP protocol number of GRE.
+pub const PROTO_GRE: u8 = 47;
+/// IP protocol number of ICMPv6.
+pub const PROTO_ICMPV6: u8 = 58;
+/// IP protocol number of SCTP.
+pub const PROTO_SCTP: u8 = 132;
+
+/// TCP flag bits.
+pub mod tcp_flag {
+    /// FIN.
+    pub const FIN: u8 = 0x01;
+    /// SYN.
+    pub const SYN: u8 = 0x02;
+    /// RST.
+    pub const RST: u8 = 0x04;
+    /// PSH.
+    pub const PSH: u8 = 0x08;
+    /// ACK.
+    pub const ACK: u8 = 0x10;
+    /// URG.
+    pub const URG: u8 = 0x20;
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+#[inline]
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Fill the transport fields of `obs` from the segment described by `l4`.
+///
+/// Never fails: a header cut short sets [`flag::L4_TRUNCATED`] and keeps what was read.
+/// With `decapsulate`, a GRE payload is decoded one level deep into [`Observation::inner`].
+pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool) {
+    let seg = data.get(l4.at..l4.end).unwrap_or(&[]);
+    match obs.proto {
+        PROTO_TCP => {
+            if seg.len() < 20 {
+                // Ports of a header cut before its end are not reported: a partial
+                // header is as likely damage as a snaplen cut.
+                obs.flags |= flag::L4_TRUNCATED;
+                return;
+            }
+            obs.sport = be16(seg, 0);
+            obs.dport = be16(seg, 2);
+            obs.tcp_seq = be32(seg, 4);
+            obs.tcp_ack = be32(seg, 8);
+            obs.tcp_flags = seg[13];
+            obs.tcp_window = be16(seg, 14);
+            let hlen = (seg[12] >> 4) as usize * 4;
+            obs.payload_len = l4.declared_len.saturating_sub(hlen).min(u16::MAX as usize) as u16;
+            obs.tcp_options = tcp_options(seg, hlen);
+            if hlen > seg.len() {
+                obs.flags |= flag::L4_TRUNCATED;
+            }
+        }
+        PROTO_UDP => {
+            if seg.len() < 8 {
+                obs.flags |= flag::L4_TRUNCATED;
+                return;
+            }
+            obs.sport = be16(seg, 0);
+            obs.dport = be16(seg, 2);
+            obs.payload_len = l4.declared_len.saturating_sub(8).min(u16::MAX as usize) as u16;
+        }
+        PROTO_SCTP | PROTO_DCCP => {
+            if seg.len() < 4 {
+                obs.flags |= flag::L4_TRUNCATED;
+                return;
+            }
+            obs.sport = be16(seg, 0);
+            obs.dport = be16(seg, 2);
+        }
+        PROTO_ICMP | PROTO_ICMPV6 => {
+            if seg.len() < 4 {
+                obs.flags |= flag::L4_TRUNCATED;
+                if let [t, c, ..] = *seg {
+                    obs.icmp_type = t;
+                    obs.icmp_code = c;
+                }
+                return;
+            }
+            obs.icmp_type = seg[0];
+            obs.icmp_code = seg[1];
+            obs.payload_len = l4.declared_len.saturating_sub(4).min(u16::MAX as usize) as u16;
+        }
+        PROTO_GRE => gre(data, l4, obs, decapsulate),
+        _ => {}
+    }
+}
+
+/// Walk the TCP option area `seg[20..hlen]`.
+fn tcp_options(seg: &[u8], hlen: usize) -> TcpOptions {
+    let mut out = TcpOptions {
+        wscale: 0xff,
+        ..TcpOptions::default()
+    };
+    if hlen < 20 {
+        out.malformed = true;
+        return out;
+    }
+    let area = match seg.get(20..hlen) {
+        Some(a) => a,
+        None => {
+            out.malformed = true;
+            seg.get(20..).unwrap_or(&[])
+        }
+    };
+    let mut p = 0;
+    while let Some(&kind) = area.get(p) {
+        if kind == 0 {
+            break;
+        }
+        if out.count < 8 {
+            out.kinds = (out.kinds << 8) | kind as u64;
+        }
+        out.count = out.count.saturating_add(1);
+        if kind == 1 {
+            p += 1;
+            continue;
+        }
+        // Every other option has a length byte that includes kind and length (≥ 2), so
+        // the walk always advances.
+        let Some(&len) = area.get(p + 1) else {
+            out.malformed = true;
+            break;
+        };
+        let len = len as usize;
+        let Some(value) = area.get(p + 2..p + len).filter(|_| len >= 2) else {
+            out.malformed = true;
+            break;
+        };
+        match (kind, value.len()) {
+            (2, 2) => out.mss = u16::from_be_bytes([value[0], value[1]]),
+            (3, 1) => out.wscale = value[0],
+            _ => {}
+        }
+        p += len;
+    }
+    out
+}
+
+/// GRE header (RFC 2784/2890, and the PPTP variant of RFC 2637), then one level of inner packet.
+fn gre(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool) {
+    let Some(h) = data.get(l4.at..l4.at + 4).filter(|_| l4.at + 4 <= l4.end) else {
+        obs.flags |= flag::L4_TRUNCATED;
+        obs.encap = Encap::GreOther;
+        return;
+    };
+    let flags = be16(h, 0);
+    let proto = be16(h, 2);
+    let version = flags & 7;
+    let mut hlen = 4;
+    if flags & 0xc000 != 0 {
+        hlen += 4; // checksum (+ reserved), present if C or R
+    }
+    if flags & 0x2000 != 0 {
+        hlen += 4; // key (PPTP: payload length + call id)
+    }
+    if flags & 0x1000 != 0 {
+        hlen += 4; // sequence number
+    }
+    if version == 1 && flags & 0x0080 != 0 {
+        hlen += 4; // PPTP acknowledgement number
+    }
+    obs.inner.gre_protocol = proto;
+    obs.encap = match proto {
+        crate::link::ethertype::IPV4 | crate::link::ethertype::IPV6 => Encap::GreIp,
+        crate::link::ethertype::TEB => Encap::GreEth,
+        _ => Encap::GreOther,
+    };
+    obs.flags |= flag::ENCAPSULATED;
+    if !decapsulate {
+        return;
+    }
+    // The inner packet may only use bytes of the outer IP packet.
+    let outer = &data[..l4.end];
+    let inner_at = l4.at + hlen;
+    let Ok(net) = gre_payload(outer, proto, inner_at) else {
+        obs.flags |= flag::L4_TRUNCATED;
+        return;
+    };
+    let decoded = match net.payload {
+        Payload::Ipv4(at) => observe_ipv4(outer, at, obs.ts_ns),
+        Payload::Ipv6(at) => observe_ipv6(outer, at, obs.ts_ns),
+        Payload::Other(_) => return,
+    };
+    let Ok((mut inner, inner_l4)) = decoded else {
+        obs.flags |= flag::L4_TRUNCATED;
+        return;
+    };
+    if proto == crate::link::ethertype::PPP {
+        obs.encap = Encap::GreIp;
+    }
+    if inner.fragment != crate::observe::Fragment::Later {
+        observe_l4(outer, inner_l4, &mut inner, false);
+    }
+    obs.inner.proto = inner.proto;
+    obs.inner.sport = inner.sport;
+    obs.inner.dport = inner.dport;
+    obs.inner.dst_is_outer_dst = inner.dst == obs.dst;
+}
