@@ -135,65 +135,220 @@ pub const SIZE_EDGES: [u32; 9] = [64, 128, 256, 512, 768, 1024, 1280, 1500, 9000
 /// Bin of an IP length in [`SIZE_EDGES`].
 #[inline]
 pub fn size_bin(len: u32) -> usize {
-    SIZE_EDGES.iter().position(|&e| len <= e).unwrap_or(SIZE_EDGES.len())
+    SIZE_EDGES
+        .iter()
+        .position(|&e| len <= e)
+        .unwrap_or(SIZE_EDGES.len())
 }
 
-/// A histogram over `u16` keys kept as a sorted list (small when few keys occur).
+/// A histogram over keys `0..N`: a short sorted list while few keys occur (most buckets
+/// of a capture), an array once it grows. Both forms hold the same counts, so merges and
+/// output never depend on which form a histogram is in.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SparseHist {
-    entries: Vec<(u16, u64)>,
+pub struct SparseHist<const N: usize> {
+    sparse: Vec<(u16, u64)>,
+    dense: Option<Box<[u64]>>,
 }
 
-impl SparseHist {
-    /// Count `weight` under `key`.
+/// Keys a [`SparseHist`] lists before switching to an array.
+const HIST_SPARSE_MAX: usize = 16;
+
+impl<const N: usize> SparseHist<N> {
+    /// Count `weight` under `key` (`key < N`).
     #[inline]
     pub fn add(&mut self, key: u16, weight: u64) {
-        match self.entries.binary_search_by_key(&key, |e| e.0) {
-            Ok(i) => self.entries[i].1 += weight,
-            Err(i) => self.entries.insert(i, (key, weight)),
+        if let Some(d) = &mut self.dense {
+            d[key as usize % N] += weight;
+            return;
+        }
+        match self.sparse.iter().position(|e| e.0 == key) {
+            Some(i) => self.sparse[i].1 += weight,
+            None => {
+                self.sparse.push((key, weight));
+                if self.sparse.len() > HIST_SPARSE_MAX {
+                    let mut d = vec![0u64; N].into_boxed_slice();
+                    for (k, w) in self.sparse.drain(..) {
+                        d[k as usize % N] += w;
+                    }
+                    self.sparse = Vec::new();
+                    self.dense = Some(d);
+                }
+            }
         }
     }
 
     /// Add all counts of another histogram.
-    pub fn merge(&mut self, other: &SparseHist) {
-        for &(k, w) in &other.entries {
-            self.add(k, w);
+    pub fn merge(&mut self, other: &SparseHist<N>) {
+        match &other.dense {
+            Some(d) => {
+                for (k, &w) in d.iter().enumerate() {
+                    if w > 0 {
+                        self.add(k as u16, w);
+                    }
+                }
+            }
+            None => {
+                for &(k, w) in &other.sparse {
+                    self.add(k, w);
+                }
+            }
         }
     }
 
-    /// `(key, count)` in key order.
-    pub fn entries(&self) -> &[(u16, u64)] {
-        &self.entries
+    /// `(key, count)` in key order, non-zero counts only.
+    pub fn entries(&self) -> Vec<(u16, u64)> {
+        match &self.dense {
+            Some(d) => d
+                .iter()
+                .enumerate()
+                .filter(|(_, &w)| w > 0)
+                .map(|(k, &w)| (k as u16, w))
+                .collect(),
+            None => {
+                let mut v = self.sparse.clone();
+                v.sort_unstable_by_key(|e| e.0);
+                v
+            }
+        }
     }
 
     /// Whether nothing was counted.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.dense.is_none() && self.sparse.is_empty()
     }
 }
 
-/// Bin of a UDP source port for the reflection histogram: ports below 1024 and well-known
-/// amplification ports keep their own number; others fall into two ranges, so the
-/// histogram stays bounded (≈1,050 keys at most) and merges exactly.
+/// UDP source ports that keep their own bin although they are ≥ 1024: well-known
+/// amplification and reflection services.
+pub const KEPT_UDP_PORTS: [u16; 20] = [
+    1194, 1434, 1900, 3283, 3478, 3702, 4500, 5060, 5093, 5353, 5683, 10001, 11211, 17185, 26000,
+    27015, 30718, 33848, 37810, 47808,
+];
+
+/// Number of UDP source-port bins: ports 0–1023, [`KEPT_UDP_PORTS`], and two ranges.
+pub const UDP_PORT_BINS: usize = 1024 + KEPT_UDP_PORTS.len() + 2;
+
+/// Bin index of a UDP source port for the reflection histogram: ports below 1024 and
+/// well-known amplification ports keep their own bin; others fall into two ranges, so the
+/// histogram stays bounded and merges exactly. See [`udp_bin_port`] for the inverse.
 #[inline]
 pub fn udp_port_bin(port: u16) -> u16 {
-    const KEPT: [u16; 20] = [
-        1194, 1434, 1900, 3283, 3478, 3702, 4500, 5060, 5093, 5353, 5683, 10001, 11211, 17185,
-        26000, 27015, 30718, 33848, 37810, 47808,
-    ];
-    if port < 1024 || KEPT.contains(&port) {
+    if port < 1024 {
         port
+    } else if let Some(i) = KEPT_UDP_PORTS.iter().position(|&p| p == port) {
+        1024 + i as u16
     } else if port < 49152 {
+        (UDP_PORT_BINS - 2) as u16
+    } else {
+        (UDP_PORT_BINS - 1) as u16
+    }
+}
+
+/// The port a bin stands for: the port itself, or [`PORT_BIN_REGISTERED`] /
+/// [`PORT_BIN_EPHEMERAL`] for the two ranges.
+pub fn udp_bin_port(bin: u16) -> u16 {
+    let b = bin as usize;
+    if b < 1024 {
+        bin
+    } else if b < 1024 + KEPT_UDP_PORTS.len() {
+        KEPT_UDP_PORTS[b - 1024]
+    } else if b == UDP_PORT_BINS - 2 {
         PORT_BIN_REGISTERED
     } else {
         PORT_BIN_EPHEMERAL
     }
 }
 
-/// Histogram key standing for "any other port 1024–49151".
+/// Port number standing for "any other port 1024–49151".
 pub const PORT_BIN_REGISTERED: u16 = 49151;
-/// Histogram key standing for "any other port 49152–65535".
+/// Port number standing for "any other port 49152–65535".
 pub const PORT_BIN_EPHEMERAL: u16 = 65535;
+
+/// Heavy-hitter sources of one bucket. Most buckets of a capture see one or two sources,
+/// so those are counted inline (exactly); the third distinct source moves them into a
+/// boxed [`SpaceSaving`]. A Space-Saving summary holding at most two keys is exact too, so
+/// the two forms give identical results and merges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopSources {
+    /// Up to two sources, exact counts.
+    Few {
+        /// Used slots.
+        len: u8,
+        /// Source keys.
+        keys: [u128; 2],
+        /// Packet counts.
+        counts: [u64; 2],
+    },
+    /// A full summary.
+    Many(Box<SpaceSaving<TOP_K>>),
+}
+
+impl Default for TopSources {
+    fn default() -> Self {
+        TopSources::Few {
+            len: 0,
+            keys: [0; 2],
+            counts: [0; 2],
+        }
+    }
+}
+
+impl TopSources {
+    /// Count `weight` packets from `key`.
+    #[inline]
+    pub fn insert(&mut self, key: u128, weight: u64) {
+        match self {
+            TopSources::Many(ss) => ss.insert(key, weight),
+            TopSources::Few { len, keys, counts } => {
+                for i in 0..*len as usize {
+                    if keys[i] == key {
+                        counts[i] += weight;
+                        return;
+                    }
+                }
+                if (*len as usize) < 2 {
+                    keys[*len as usize] = key;
+                    counts[*len as usize] = weight;
+                    *len += 1;
+                    return;
+                }
+                let mut ss = self.to_summary();
+                ss.insert(key, weight);
+                *self = TopSources::Many(Box::new(ss));
+            }
+        }
+    }
+
+    /// The same counts as a Space-Saving summary.
+    pub fn to_summary(&self) -> SpaceSaving<TOP_K> {
+        match self {
+            TopSources::Many(ss) => (**ss).clone(),
+            TopSources::Few { len, keys, counts } => {
+                let mut ss = SpaceSaving::new();
+                for i in 0..*len as usize {
+                    ss.insert(keys[i], counts[i]);
+                }
+                ss
+            }
+        }
+    }
+
+    /// Merge another bucket's sources.
+    pub fn merge(&mut self, other: &TopSources) {
+        if let TopSources::Few { len, keys, counts } = other {
+            if let TopSources::Few { .. } = self {
+                // Same as inserting: exact while the union fits, a summary after.
+                for i in 0..*len as usize {
+                    self.insert(keys[i], counts[i]);
+                }
+                return;
+            }
+        }
+        let mut mine = self.to_summary();
+        mine.merge(&other.to_summary());
+        *self = TopSources::Many(Box::new(mine));
+    }
+}
 
 /// One destination during one second.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -211,13 +366,13 @@ pub struct Bucket {
     /// Distinct sources.
     pub sources: Hll,
     /// Heaviest sources by packets.
-    pub top_sources: SpaceSaving<TOP_K>,
+    pub top_sources: TopSources,
     /// TTL / hop-limit histogram.
-    pub ttl: SparseHist,
+    pub ttl: SparseHist<256>,
     /// IP length histogram over [`SIZE_EDGES`].
     pub sizes: [u64; SIZE_EDGES.len() + 1],
     /// UDP source ports, binned by [`udp_port_bin`].
-    pub udp_sports: SparseHist,
+    pub udp_sports: SparseHist<UDP_PORT_BINS>,
 }
 
 impl Bucket {
@@ -349,7 +504,13 @@ impl Totals {
 /// Builds per-destination timelines from observations.
 #[derive(Debug, Clone)]
 pub struct Aggregator {
-    dests: FastMap<u128, Timeline>,
+    /// Destination key → index into `timelines`.
+    index: FastMap<u128, u32>,
+    /// `(destination key, timeline)` in order of first appearance.
+    timelines: Vec<(u128, Timeline)>,
+    /// The destination of the previous observation: floods send runs of packets to one
+    /// victim, and this skips the map lookup for them.
+    last: Option<(u128, u32)>,
     totals: Totals,
 }
 
@@ -363,9 +524,28 @@ impl Aggregator {
     /// An empty aggregator.
     pub fn new() -> Self {
         Aggregator {
-            dests: FastMap::default(),
+            index: FastMap::default(),
+            timelines: Vec::new(),
+            last: None,
             totals: Totals::empty(),
         }
+    }
+
+    #[inline]
+    fn timeline_mut(&mut self, dst: u128) -> &mut Timeline {
+        let i = match self.last {
+            Some((k, i)) if k == dst => i,
+            _ => {
+                let next = self.timelines.len() as u32;
+                let i = *self.index.entry(dst).or_insert(next);
+                if i == next {
+                    self.timelines.push((dst, Timeline::default()));
+                }
+                self.last = Some((dst, i));
+                i
+            }
+        };
+        &mut self.timelines[i as usize].1
     }
 
     /// Count one observation.
@@ -379,9 +559,7 @@ impl Aggregator {
         t.last_ns = t.last_ns.max(obs.ts_ns);
         let second = obs.ts_ns / 1_000_000_000;
         let src = addr_key(obs.src);
-        self.dests
-            .entry(addr_key(obs.dst))
-            .or_default()
+        self.timeline_mut(addr_key(obs.dst))
             .bucket_mut(second)
             .add(obs, src);
     }
@@ -397,14 +575,16 @@ impl Aggregator {
         }
         t.first_ns = t.first_ns.min(o.first_ns);
         t.last_ns = t.last_ns.max(o.last_ns);
-        for (dst, tl) in other.dests {
-            match self.dests.get_mut(&dst) {
-                Some(mine) => mine.merge(&tl),
+        for (dst, tl) in other.timelines {
+            match self.index.get(&dst) {
+                Some(&i) => self.timelines[i as usize].1.merge(&tl),
                 None => {
-                    self.dests.insert(dst, tl);
+                    self.index.insert(dst, self.timelines.len() as u32);
+                    self.timelines.push((dst, tl));
                 }
             }
         }
+        self.last = None;
     }
 
     /// Totals so far.
@@ -414,17 +594,18 @@ impl Aggregator {
 
     /// Number of distinct destinations.
     pub fn destination_count(&self) -> usize {
-        self.dests.len()
+        self.timelines.len()
     }
 
     /// Timeline of one destination.
     pub fn timeline(&self, dst: IpAddr) -> Option<&Timeline> {
-        self.dests.get(&addr_key(dst))
+        let i = *self.index.get(&addr_key(dst))?;
+        Some(&self.timelines[i as usize].1)
     }
 
     /// All destinations with their timelines, in address order (deterministic).
     pub fn destinations(&self) -> Vec<(IpAddr, &Timeline)> {
-        let mut v: Vec<(u128, &Timeline)> = self.dests.iter().map(|(k, t)| (*k, t)).collect();
+        let mut v: Vec<(u128, &Timeline)> = self.timelines.iter().map(|(k, t)| (*k, t)).collect();
         v.sort_unstable_by_key(|e| e.0);
         v.into_iter().map(|(k, t)| (key_addr(k), t)).collect()
     }

@@ -25,7 +25,7 @@
 //! }
 //! let tl = agg.timeline(victim).unwrap();
 //! assert_eq!(tl.packets(), 1000);
-//! assert_eq!(tl.seconds[0].1.sources.count(), 1000);
+//! assert!(tl.seconds[0].1.sources.count().abs_diff(1000) <= 10);
 //! ```
 
 pub mod aggregate;

@@ -3,7 +3,10 @@
 
 use std::net::IpAddr;
 
-use crate::aggregate::{key_addr, Aggregator, Bucket, Class, SparseHist, Timeline, SIZE_EDGES};
+use crate::aggregate::{
+    key_addr, udp_bin_port, Aggregator, Bucket, Class, SparseHist, Timeline, SIZE_EDGES,
+    UDP_PORT_BINS,
+};
 use crate::sketch::{Hll, SpaceSaving, TopEntry};
 
 /// Summary of one destination.
@@ -43,7 +46,8 @@ pub struct DestinationSummary {
     pub ttl: Vec<(u16, u64)>,
     /// IP-length histogram (bins: `SIZE_EDGES`).
     pub sizes: [u64; SIZE_EDGES.len() + 1],
-    /// UDP source-port histogram (binned, see `udp_port_bin`).
+    /// UDP source-port histogram `(port, packets)` in port order; ports 49151 and 65535
+    /// stand for the ranges 1024–49151 and 49152–65535 (see `udp_port_bin`).
     pub udp_sports: Vec<(u16, u64)>,
 }
 
@@ -71,8 +75,8 @@ pub fn summarize(address: IpAddr, tl: &Timeline) -> DestinationSummary {
     };
     let mut sources = Hll::new();
     let mut top = SpaceSaving::new();
-    let mut ttl = SparseHist::default();
-    let mut udp = SparseHist::default();
+    let mut ttl = SparseHist::<256>::default();
+    let mut udp = SparseHist::<UDP_PORT_BINS>::default();
     for (second, b) in &tl.seconds {
         s.packets += b.packets;
         s.bytes += b.bytes;
@@ -92,15 +96,23 @@ pub fn summarize(address: IpAddr, tl: &Timeline) -> DestinationSummary {
             *a += c;
         }
         sources.merge(&b.sources);
-        top.merge(&b.top_sources);
+        top.merge(&b.top_sources.to_summary());
         ttl.merge(&b.ttl);
         udp.merge(&b.udp_sports);
     }
     s.distinct_sources = sources.count();
     s.distinct_sources_error = distinct_error(s.distinct_sources);
-    s.top_sources = top.top().into_iter().map(|e| (key_addr(e.key), e)).collect();
-    s.ttl = ttl.entries().to_vec();
-    s.udp_sports = udp.entries().to_vec();
+    s.top_sources = top
+        .top()
+        .into_iter()
+        .map(|e| (key_addr(e.key), e))
+        .collect();
+    s.ttl = ttl.entries();
+    s.udp_sports = udp
+        .entries()
+        .into_iter()
+        .map(|(bin, n)| (udp_bin_port(bin), n))
+        .collect();
     s
 }
 

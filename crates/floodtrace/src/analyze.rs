@@ -12,14 +12,14 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use floodtrace_engine::aggregate::Aggregator;
-use floodtrace_wire::capture::{CaptureFormat, ReaderState, RecordReader};
+use floodtrace_wire::capture::{CaptureFormat, ReaderState, Record, RecordReader};
 use floodtrace_wire::{observe_frame, CaptureError, CaptureErrorKind, DecodeError, Frame};
 
 use crate::sources::file::{Chunk, Feed};
 
 /// Default chunk size: large enough that per-chunk merge work is negligible, small enough
 /// that two cores get many chunks from a mid-sized capture.
-pub const DEFAULT_CHUNK_BYTES: u64 = 8 << 20;
+pub const DEFAULT_CHUNK_BYTES: u64 = 32 << 20;
 
 /// Problems of one reason within one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,15 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn note(&mut self, kind: &'static str, reason: &str, offset: u64, record: u64, fatal: bool, msg: impl FnOnce() -> String) {
+    fn note(
+        &mut self,
+        kind: &'static str,
+        reason: &str,
+        offset: u64,
+        record: u64,
+        fatal: bool,
+        msg: impl FnOnce() -> String,
+    ) {
         match self.errors.get_mut(reason) {
             Some(t) => {
                 t.count += 1;
@@ -93,7 +101,27 @@ impl Counts {
 
     /// Record a capture framing error.
     pub fn capture_error(&mut self, e: &CaptureError) {
-        self.note("capture", e.reason(), e.offset, e.record, e.fatal, || e.to_string());
+        self.note("capture", e.reason(), e.offset, e.record, e.fatal, || {
+            e.to_string()
+        });
+    }
+
+    /// Record why a walk stopped early.
+    pub fn stop(&mut self, stop: &Stop) {
+        match stop {
+            Stop::Capture(e) => {
+                let kind = match e.kind {
+                    CaptureErrorKind::Unrecognised { .. } => "input",
+                    _ => "capture",
+                };
+                self.note(kind, e.reason(), e.offset, e.record, true, || e.to_string());
+            }
+            Stop::Io { offset, error } => {
+                self.note("input", "input.read", *offset, 0, true, || {
+                    format!("read error after {offset} bytes: {error}")
+                });
+            }
+        }
     }
 
     /// Add the counts of the chunk that follows.
@@ -143,36 +171,71 @@ struct Job<'a> {
     records_before: u64,
 }
 
-/// Decode and aggregate every record of one chunk.
-fn process_chunk(bytes: &[u8], base: u64, state: ReaderState, records_before: u64) -> (Aggregator, Counts) {
-    let mut agg = Aggregator::new();
-    let mut counts = Counts::default();
-    let mut reader = RecordReader::resume(bytes, base, state, records_before);
-    while let Some(item) = reader.next() {
+/// Aggregates and counts of the records of one chunk.
+#[derive(Default)]
+struct ChunkWork {
+    agg: Aggregator,
+    counts: Counts,
+}
+
+impl ChunkWork {
+    /// Decode and count one item returned by a [`RecordReader`].
+    #[inline]
+    fn item(&mut self, item: &Result<Record<'_>, CaptureError>) {
         match item {
             Ok(rec) => {
-                counts.records += 1;
-                counts.wire_bytes += rec.wire_len as u64;
+                self.counts.records += 1;
+                self.counts.wire_bytes += rec.wire_len as u64;
                 match observe_frame(rec.link_type, rec.data, rec.ts_ns, rec.wire_len) {
                     Ok(Frame::Ip(obs)) => {
-                        counts.ip_records += 1;
-                        agg.add(&obs);
+                        self.counts.ip_records += 1;
+                        self.agg.add(&obs);
                     }
-                    Ok(Frame::NonIp { .. }) => counts.non_ip += 1,
-                    Err(e) => counts.packet_error(e, rec.offset, rec.number),
+                    Ok(Frame::NonIp { .. }) => self.counts.non_ip += 1,
+                    Err(e) => self.counts.packet_error(e, rec.offset, rec.number),
                 }
             }
-            Err(e) => {
-                counts.capture_error(&e);
-                if e.fatal {
-                    // The walker cut this chunk at intact framing, so this cannot happen
-                    // for mapped files; stop rather than loop on the same error.
-                    break;
-                }
-            }
+            // Fatal framing errors are reported once, by the walk that found them.
+            Err(e) if !e.fatal => self.counts.capture_error(e),
+            Err(_) => {}
         }
     }
-    (agg, counts)
+}
+
+/// Decode and aggregate every record of one chunk.
+fn process_chunk(bytes: &[u8], base: u64, state: ReaderState, records_before: u64) -> ChunkWork {
+    let mut work = ChunkWork::default();
+    let mut reader = RecordReader::resume(bytes, base, state, records_before);
+    while let Some(item) = reader.next() {
+        let fatal = matches!(&item, Err(e) if e.fatal);
+        work.item(&item);
+        if fatal {
+            // The walk cut this chunk at intact framing, so this cannot happen; stop
+            // rather than loop on the same error.
+            break;
+        }
+    }
+    work
+}
+
+/// Why a walk stopped before the end of its input.
+#[derive(Debug)]
+pub enum Stop {
+    /// Damaged or unrecognised capture framing.
+    Capture(CaptureError),
+    /// Reading the input failed.
+    Io {
+        /// Bytes read successfully before the failure.
+        offset: u64,
+        /// The error.
+        error: std::io::Error,
+    },
+}
+
+impl From<CaptureError> for Stop {
+    fn from(e: CaptureError) -> Self {
+        Stop::Capture(e)
+    }
 }
 
 /// How one scan step of the walker ended.
@@ -191,23 +254,28 @@ fn is_truncation(e: &CaptureError) -> bool {
 
 /// Walk `feed`, cutting it into chunk jobs passed to `emit`; returns the format, the walk
 /// position reached, and the framing error that stopped it, if any.
+///
+/// `visit` sees every record (and skipped-record error) exactly once, in file order, as the
+/// walk passes it; `emit` receives each chunk after its last record was visited.
 fn walk<'m, F: Feed<'m>>(
     feed: &mut F,
     chunk_bytes: u64,
     progress: &dyn Fn(u64),
+    mut visit: impl FnMut(&Result<Record<'_>, CaptureError>),
     mut emit: impl FnMut(Job<'m>),
-) -> Result<(CaptureFormat, Option<CaptureError>), CaptureError> {
+) -> Result<(CaptureFormat, Option<Stop>), Stop> {
     // Open: make sure the file header (and a little more) is available.
     let opened = loop {
         let avail = feed.available(0);
+        let have = avail.len() as u64;
         match RecordReader::open(avail) {
             Ok(r) => break r.format(),
-            Err(e) if avail.len() < 64 => {
-                if !feed.more().map_err(|_| e)? {
-                    return Err(RecordReader::open(feed.available(0)).err().unwrap_or(e));
-                }
-            }
-            Err(e) => return Err(e),
+            Err(e) if have < 64 => match feed.more() {
+                Ok(true) => {}
+                Ok(false) => return Err(Stop::Capture(e)),
+                Err(error) => return Err(Stop::Io { offset: have, error }),
+            },
+            Err(e) => return Err(Stop::Capture(e)),
         }
     };
     let (mut state, mut pos) = {
@@ -230,9 +298,8 @@ fn walk<'m, F: Feed<'m>>(
                 }
                 match r.next() {
                     None => break Scan::EndOfData,
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) if !e.fatal => {}
-                    Some(Err(e)) => break Scan::Fatal(e),
+                    Some(Err(e)) if e.fatal => break Scan::Fatal(e),
+                    Some(item) => visit(&item),
                 }
             };
             (scan, r.offset(), r.state().clone(), r.records())
@@ -257,14 +324,16 @@ fn walk<'m, F: Feed<'m>>(
             }
             Scan::EndOfData | Scan::Fatal(_) => {
                 let stop = match scan {
-                    Scan::Fatal(e) if !is_truncation(&e) => Some(e),
-                    Scan::Fatal(e) => match feed.more() {
-                        Ok(true) => continue,
-                        _ => Some(e),
-                    },
+                    Scan::Fatal(e) if !is_truncation(&e) => Some(Stop::Capture(e)),
+                    // Out of bytes: a stream may have more; a map or a finished stream
+                    // does not, and a read error is reported as such.
                     _ => match feed.more() {
                         Ok(true) => continue,
-                        _ => None,
+                        Ok(false) => match scan {
+                            Scan::Fatal(e) => Some(Stop::Capture(e)),
+                            _ => None,
+                        },
+                        Err(error) => Some(Stop::Io { offset: pos, error }),
                     },
                 };
                 if pos > chunk_start {
@@ -284,31 +353,46 @@ fn walk<'m, F: Feed<'m>>(
 }
 
 /// Analyse one input with `threads` workers (1 = everything on this thread).
-pub fn analyze_feed<'m, F: Feed<'m>>(feed: &mut F, threads: usize, chunk_bytes: u64, progress: &dyn Fn(u64)) -> InputOutcome {
+pub fn analyze_feed<'m, F: Feed<'m>>(
+    feed: &mut F,
+    threads: usize,
+    chunk_bytes: u64,
+    progress: &dyn Fn(u64),
+) -> InputOutcome {
     let mut agg = Aggregator::new();
     let mut counts = Counts::default();
     let walked = if threads <= 1 {
-        walk(feed, chunk_bytes, progress, |job| {
-            let (a, c) = process_chunk(job.bytes.as_slice(), job.base, job.state, job.records_before);
-            agg.merge(a);
-            counts.merge(c);
-        })
+        // One pass: decode each record as the walk reaches it (a second pass over the
+        // chunk would wait on memory a second time). Chunk boundaries, and so results,
+        // are the same as with workers.
+        let work = std::cell::RefCell::new(ChunkWork::default());
+        let walked = walk(
+            feed,
+            chunk_bytes,
+            progress,
+            |item| work.borrow_mut().item(item),
+            |_job| {
+                let done = work.take();
+                agg.merge(done.agg);
+                counts.merge(done.counts);
+            },
+        );
+        walked
     } else {
         run_parallel(feed, threads, chunk_bytes, progress, &mut agg, &mut counts)
     };
     let (format, complete) = match walked {
         Ok((format, None)) => (Some(format), true),
-        Ok((format, Some(e))) => {
-            counts.capture_error(&e);
+        Ok((format, Some(stop))) => {
+            counts.stop(&stop);
             (Some(format), false)
         }
-        Err(e) => {
-            let unrecognised = matches!(e.kind, CaptureErrorKind::Unrecognised { .. });
-            counts.note(if unrecognised { "input" } else { "capture" }, e.reason(), e.offset, e.record, true, || e.to_string());
+        Err(stop) => {
+            counts.stop(&stop);
             (None, false)
         }
     };
-    let complete = complete && !counts.errors.values().any(|t| t.kind == "capture");
+    let complete = complete && !counts.errors.values().any(|t| t.kind != "packet");
     InputOutcome {
         format,
         counts,
@@ -335,7 +419,7 @@ fn run_parallel<'m, F: Feed<'m>>(
     progress: &dyn Fn(u64),
     agg: &mut Aggregator,
     counts: &mut Counts,
-) -> Result<(CaptureFormat, Option<CaptureError>), CaptureError> {
+) -> Result<(CaptureFormat, Option<Stop>), Stop> {
     std::thread::scope(|scope| {
         // Bounded: at most two chunks waiting per worker, so memory stays flat.
         let (job_tx, job_rx) = mpsc::sync_channel::<Job<'m>>(threads * 2);
@@ -350,8 +434,13 @@ fn run_parallel<'m, F: Feed<'m>>(
                     Err(_) => return,
                 };
                 let Ok(job) = job else { return };
-                let (a, c) = process_chunk(job.bytes.as_slice(), job.base, job.state, job.records_before);
-                if res_tx.send((job.index, a, c)).is_err() {
+                let w = process_chunk(
+                    job.bytes.as_slice(),
+                    job.base,
+                    job.state,
+                    job.records_before,
+                );
+                if res_tx.send((job.index, w.agg, w.counts)).is_err() {
                     return;
                 }
             });
@@ -368,13 +457,19 @@ fn run_parallel<'m, F: Feed<'m>>(
                 next += 1;
             }
         };
-        let walked = walk(feed, chunk_bytes, progress, |job| {
-            // Workers only stop when the channel closes, so a send cannot fail.
-            let _ = job_tx.send(job);
-            while let Ok(r) = res_rx.try_recv() {
-                absorb(r, &mut pending);
-            }
-        });
+        let walked = walk(
+            feed,
+            chunk_bytes,
+            progress,
+            |_| {},
+            |job| {
+                // Workers only stop when the channel closes, so a send cannot fail.
+                let _ = job_tx.send(job);
+                while let Ok(r) = res_rx.try_recv() {
+                    absorb(r, &mut pending);
+                }
+            },
+        );
         drop(job_tx);
         for r in res_rx.iter() {
             absorb(r, &mut pending);

@@ -11,8 +11,7 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// Nothing could be analysed (unreadable output, internal failure).
     pub const ERROR: u8 = 1;
-    /// Bad command line (clap's own code).
-    pub const USAGE: u8 = 2;
+    // 2 is clap's own code for a bad command line.
     /// A report was written, but at least one input was damaged, unrecognised or unreadable:
     /// the figures cover what could be read.
     pub const PARTIAL: u8 = 3;

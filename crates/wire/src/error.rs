@@ -198,6 +198,7 @@ impl CaptureError {
         match self.kind {
             CaptureErrorKind::Truncated { .. } => "capture.truncated",
             CaptureErrorKind::BadField { field, .. } => field,
+            CaptureErrorKind::Unrecognised { len: 0, .. } => "input.empty",
             CaptureErrorKind::Unrecognised { .. } => "capture.unrecognised",
         }
     }
@@ -206,6 +207,7 @@ impl CaptureError {
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
+            CaptureErrorKind::Unrecognised { len: 0, .. } => f.write_str("empty input"),
             CaptureErrorKind::Unrecognised { head, len } => {
                 f.write_str("unrecognised format (first bytes:")?;
                 for b in &head[..len as usize] {
@@ -227,7 +229,11 @@ impl fmt::Display for CaptureError {
                 if self.record > 0 {
                     write!(f, "record {} ", self.record)?;
                 }
-                write!(f, "at offset {:#x}: {field} is invalid ({value})", self.offset)
+                write!(
+                    f,
+                    "at offset {:#x}: {field} is invalid ({value})",
+                    self.offset
+                )
             }
         }
     }

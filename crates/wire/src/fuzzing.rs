@@ -1,9 +1,12 @@
 //! Entry points for fuzz targets and property tests: each feeds arbitrary bytes to one
-//! parser and walks everything it returns. They must never panic.
+//! parser and walks everything it returns. They must never panic; where a parser promises
+//! more than "no panic" (resuming a reader, the fixed TCP header before the options), the
+//! entry point checks that too and panics when the promise is broken, so a fuzzer reports it.
 #![doc(hidden)]
 
-use crate::capture::RecordReader;
+use crate::capture::{Record, RecordReader};
 use crate::observe_frame;
+use crate::Frame;
 
 /// Every link type the decoders know, plus one they do not.
 pub const LINK_TYPES: [u16; 11] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 999];
@@ -32,4 +35,116 @@ pub fn capture(data: &[u8]) -> u64 {
         }
     }
     n
+}
+
+/// Decode `data` as a raw IPv4 packet (LINKTYPE_IPV4: options, fragments, transport, GRE).
+pub fn ipv4(data: &[u8]) {
+    let _ = observe_frame(crate::link::linktype::IPV4, data, 0, data.len() as u32);
+}
+
+/// Decode `data` as a raw IPv6 packet (LINKTYPE_IPV6: extension headers, transport, GRE).
+pub fn ipv6(data: &[u8]) {
+    let _ = observe_frame(crate::link::linktype::IPV6, data, 0, data.len() as u32);
+}
+
+/// Walk TCP options: the high nibble of `data[0]` becomes the TCP data offset, and up to 40
+/// following bytes become the option area, behind a fixed IPv4 and TCP header.
+///
+/// # Panics
+/// When the decoder loses the fixed TCP header (which is always complete here), or counts
+/// more options than there are bytes.
+pub fn tcp_options(data: &[u8]) {
+    let Some((&offset, opts)) = data.split_first() else {
+        return;
+    };
+    let opts = &opts[..opts.len().min(40)];
+    let mut pkt = [0u8; 80];
+    let len = 40 + opts.len();
+    // IPv4: IHL 5, total length, TTL 64, TCP, 192.0.2.1 -> 198.51.100.7.
+    pkt[..20].copy_from_slice(&[
+        0x45, 0, 0, len as u8, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 1, 198, 51, 100, 7,
+    ]);
+    // TCP: 12345 -> 80, seq 1, data offset from the input, SYN.
+    pkt[20..40].copy_from_slice(&[
+        0x30,
+        0x39,
+        0,
+        80,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        offset & 0xf0,
+        0x02,
+        0xff,
+        0xff,
+        0,
+        0,
+        0,
+        0,
+    ]);
+    pkt[40..len].copy_from_slice(opts);
+    let frame = observe_frame(crate::link::linktype::IPV4, &pkt[..len], 0, len as u32);
+    let Ok(Frame::Ip(obs)) = frame else {
+        panic!("a complete IPv4 + TCP header did not decode: {frame:?}");
+    };
+    assert_eq!((obs.sport, obs.dport, obs.tcp_flags), (12345, 80, 0x02));
+    assert!(usize::from(obs.tcp_options.count) <= opts.len());
+}
+
+/// The fields of a record that must not depend on where reading started.
+fn key(r: &Record<'_>) -> (u64, u64, u64, u16, u32, usize, usize) {
+    (
+        r.offset,
+        r.number,
+        r.ts_ns,
+        r.link_type,
+        r.wire_len,
+        r.data.as_ptr() as usize,
+        r.data.len(),
+    )
+}
+
+/// Read `data` as a capture, then resume a reader at each of the first 32 record
+/// boundaries with the state snapshot taken there.
+///
+/// # Panics
+/// When a resumed reader returns anything other than what the reader that started at the
+/// beginning returned after that boundary.
+pub fn resume(data: &[u8]) {
+    let Ok(mut reader) = RecordReader::open(data) else {
+        return;
+    };
+    let mut items = Vec::new();
+    let mut boundaries = Vec::new();
+    for _ in 0..=data.len() {
+        let Some(item) = reader.next() else { break };
+        let fatal = matches!(item, Err(e) if e.fatal);
+        items.push(item.map(|r| key(&r)));
+        if fatal {
+            break;
+        }
+        if items.last().is_some_and(Result::is_ok) && boundaries.len() < 32 {
+            boundaries.push((
+                items.len(),
+                reader.pos(),
+                reader.state().clone(),
+                reader.records(),
+            ));
+        }
+    }
+    for (done, pos, state, records) in boundaries {
+        let mut resumed = RecordReader::resume(&data[pos..], pos as u64, state, records);
+        for (i, want) in items[done..].iter().enumerate() {
+            let got = resumed.next().map(|item| item.map(|r| key(&r)));
+            assert_eq!(got.as_ref(), Some(want), "resumed at {pos}, item {i}");
+        }
+        if !matches!(items.last(), Some(Err(e)) if e.fatal) {
+            assert!(resumed.next().is_none(), "resumed at {pos}: extra items");
+        }
+    }
 }

@@ -228,3 +228,164 @@ pub fn observe_frame(
     }
     Ok(Frame::Ip(obs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::RecordReader;
+
+    /// Every frame of the fixtures in `tests/data/` (see its README), with its link type.
+    /// Raw-IP frames are also offered as link types 12 and 14 (other names for raw IP).
+    fn frames() -> Vec<(String, u16, Vec<u8>)> {
+        let files: [(&str, &[u8]); 15] = [
+            (
+                "pcap_le_usec_ether.pcap",
+                include_bytes!("../tests/data/pcap_le_usec_ether.pcap"),
+            ),
+            (
+                "pcap_be_nsec_ether.pcap",
+                include_bytes!("../tests/data/pcap_be_nsec_ether.pcap"),
+            ),
+            (
+                "pcap_snaplen_cut.pcap",
+                include_bytes!("../tests/data/pcap_snaplen_cut.pcap"),
+            ),
+            (
+                "pcap_vlan_qinq.pcap",
+                include_bytes!("../tests/data/pcap_vlan_qinq.pcap"),
+            ),
+            (
+                "pcap_sll.pcap",
+                include_bytes!("../tests/data/pcap_sll.pcap"),
+            ),
+            (
+                "pcap_sll2.pcap",
+                include_bytes!("../tests/data/pcap_sll2.pcap"),
+            ),
+            (
+                "pcap_raw_ip.pcap",
+                include_bytes!("../tests/data/pcap_raw_ip.pcap"),
+            ),
+            (
+                "pcap_raw_ipv4.pcap",
+                include_bytes!("../tests/data/pcap_raw_ipv4.pcap"),
+            ),
+            (
+                "pcap_raw_ipv6.pcap",
+                include_bytes!("../tests/data/pcap_raw_ipv6.pcap"),
+            ),
+            (
+                "pcap_null_le.pcap",
+                include_bytes!("../tests/data/pcap_null_le.pcap"),
+            ),
+            (
+                "pcap_null_be.pcap",
+                include_bytes!("../tests/data/pcap_null_be.pcap"),
+            ),
+            (
+                "pcap_loop_be.pcap",
+                include_bytes!("../tests/data/pcap_loop_be.pcap"),
+            ),
+            (
+                "gre_ip_and_eth.pcap",
+                include_bytes!("../tests/data/gre_ip_and_eth.pcap"),
+            ),
+            (
+                "pcapng_multi_if.pcapng",
+                include_bytes!("../tests/data/pcapng_multi_if.pcapng"),
+            ),
+            (
+                "pcapng_be.pcapng",
+                include_bytes!("../tests/data/pcapng_be.pcapng"),
+            ),
+        ];
+        let mut out = Vec::new();
+        for (name, bytes) in files {
+            let mut reader = RecordReader::open(bytes).unwrap();
+            while let Some(rec) = reader.next() {
+                let rec = rec.unwrap();
+                let label = format!("{name} frame {}", rec.number);
+                out.push((label.clone(), rec.link_type, rec.data.to_vec()));
+                if rec.link_type == crate::link::linktype::RAW {
+                    for lt in [
+                        crate::link::linktype::DLT_RAW_12,
+                        crate::link::linktype::DLT_RAW_14,
+                    ] {
+                        out.push((format!("{label} as {lt}"), lt, rec.data.to_vec()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Cut every frame at every length: the decoder either says which header is truncated
+    /// (and the numbers add up), or returns what the whole frame gives, minus what the cut
+    /// removed (flagged `L4_TRUNCATED`). Once the IP header fits, every longer cut decodes.
+    #[test]
+    fn truncated() {
+        let frames = frames();
+        let link_types: std::collections::BTreeSet<u16> = frames.iter().map(|f| f.1).collect();
+        assert_eq!(
+            link_types.into_iter().collect::<Vec<_>>(),
+            [0, 1, 12, 14, 101, 108, 113, 228, 229, 276]
+        );
+        for (label, lt, data) in &frames {
+            let full = observe_frame(*lt, data, 7, 9000).unwrap();
+            let mut decoded_from = None;
+            for cut in 0..=data.len() {
+                let what = format!("{label} (link type {lt}) cut at {cut}");
+                match observe_frame(*lt, &data[..cut], 7, 9000) {
+                    Err(DecodeError::Truncated {
+                        offset, need, have, ..
+                    }) => {
+                        assert!(decoded_from.is_none(), "{what}: decoded at a shorter cut");
+                        assert!(
+                            offset <= cut && offset + have == cut,
+                            "{what}: {offset} + {have}"
+                        );
+                        assert!(need > have, "{what}: need {need}, have {have}");
+                    }
+                    Err(e) => panic!("{what}: {e}"),
+                    Ok(Frame::NonIp { ethertype }) => {
+                        assert_eq!(full, Frame::NonIp { ethertype }, "{what}");
+                    }
+                    Ok(Frame::Ip(obs)) => {
+                        decoded_from.get_or_insert(cut);
+                        let Frame::Ip(want) = full else {
+                            panic!("{what}: IP from a non-IP frame");
+                        };
+                        if cut == data.len() {
+                            assert_eq!(obs, want, "{what}");
+                            continue;
+                        }
+                        let l4_cut = obs.flags & flag::L4_TRUNCATED != 0;
+                        let addrs = (obs.src, obs.dst, obs.ttl);
+                        assert_eq!(addrs, (want.src, want.dst, want.ttl), "{what}");
+                        assert_eq!(obs.ip_len, want.ip_len, "{what}");
+                        if obs.proto != want.proto
+                            || obs.fragment != want.fragment
+                            || obs.ip_id != want.ip_id
+                        {
+                            // Only an IPv6 extension-header walk stops early.
+                            assert!(l4_cut && want.flags & flag::IPV6_EXT != 0, "{what}");
+                        }
+                        if (obs.sport, obs.dport) != (want.sport, want.dport) {
+                            assert!(l4_cut && obs.sport == 0 && obs.dport == 0, "{what}");
+                        }
+                        if obs.tcp_flags != want.tcp_flags {
+                            assert!(l4_cut && obs.tcp_flags == 0, "{what}");
+                        }
+                        if obs.proto == want.proto {
+                            let gre = obs.encap != Encap::None;
+                            assert_eq!(gre, want.encap != Encap::None, "{what}");
+                        }
+                        if obs.inner != want.inner {
+                            assert!(l4_cut && obs.inner.sport == 0, "{what}: {:?}", obs.inner);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

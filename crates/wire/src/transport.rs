@@ -213,8 +213,62 @@ fn gre(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool) {
     if inner.fragment != crate::observe::Fragment::Later {
         observe_l4(outer, inner_l4, &mut inner, false);
     }
+    // A cut inner transport header is a cut like a cut inner IP header (above): without
+    // the flag, inner ports of 0 would be indistinguishable from ports not captured.
+    obs.flags |= inner.flags & flag::L4_TRUNCATED;
     obs.inner.proto = inner.proto;
     obs.inner.sport = inner.sport;
     obs.inner.dport = inner.dport;
     obs.inner.dst_is_outer_dst = inner.dst == obs.dst;
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::observe::{flag, Encap, Frame};
+    use crate::observe_frame;
+
+    /// Raw IPv4 (LINKTYPE_IPV4) carrying GRE 0x0800, inner IPv4/UDP, every byte a given
+    /// length needs; the capture ends `cut` bytes into the inner UDP header.
+    fn gre_udp(cut: usize) -> Vec<u8> {
+        let mut p = vec![
+            0x45, 0, 0, 52, 0, 1, 0, 0, 64, 47, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, // outer
+            0, 0, 0x08, 0x00, // GRE, no options, IPv4
+            0x45, 0, 0, 28, 0, 2, 0, 0, 63, 17, 0, 0, 198, 51, 100, 1, 192, 0, 2, 2, // inner
+            0x82, 0x35, 0xad, 0x9c, 0, 8, 0, 0, // UDP 33333 -> 44444
+        ];
+        p.truncate(44 + cut);
+        p
+    }
+
+    #[test]
+    fn gre_inner_ports() {
+        let p = gre_udp(8);
+        let Ok(Frame::Ip(obs)) = observe_frame(228, &p, 0, p.len() as u32) else {
+            panic!()
+        };
+        assert_eq!(obs.encap, Encap::GreIp);
+        assert_eq!(
+            (obs.inner.proto, obs.inner.sport, obs.inner.dport),
+            (17, 33333, 44444)
+        );
+        assert!(obs.inner.dst_is_outer_dst);
+        assert_eq!(obs.flags & flag::L4_TRUNCATED, 0);
+    }
+
+    /// A cut inner transport header must be flagged like a cut inner IP header, or inner
+    /// ports of 0 would look like real ones (found by observe::tests::truncated).
+    #[test]
+    fn gre_inner_transport_truncated() {
+        for cut in 0..8 {
+            let p = gre_udp(cut);
+            let Ok(Frame::Ip(obs)) = observe_frame(228, &p, 0, 52) else {
+                panic!("cut {cut}")
+            };
+            assert_eq!(
+                (obs.inner.proto, obs.inner.sport, obs.inner.dport),
+                (17, 0, 0)
+            );
+            assert_ne!(obs.flags & flag::L4_TRUNCATED, 0, "cut {cut}");
+        }
+    }
 }

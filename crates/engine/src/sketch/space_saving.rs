@@ -17,61 +17,92 @@ pub struct TopEntry {
 }
 
 /// A Space-Saving summary with at most `K` counters.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Kept as parallel arrays so the per-packet lookup and minimum search are branch-free
+/// scans over a few cache lines; a flood from random sources misses on every packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpaceSaving<const K: usize> {
-    entries: Vec<TopEntry>,
+    len: usize,
+    keys: [u128; K],
+    counts: [u64; K],
+    errors: [u64; K],
+}
+
+impl<const K: usize> Default for SpaceSaving<K> {
+    fn default() -> Self {
+        SpaceSaving {
+            len: 0,
+            keys: [0; K],
+            counts: [0; K],
+            errors: [0; K],
+        }
+    }
 }
 
 impl<const K: usize> SpaceSaving<K> {
     /// An empty summary.
     pub fn new() -> Self {
-        SpaceSaving {
-            entries: Vec::new(),
-        }
+        SpaceSaving::default()
     }
 
     /// Count `weight` for `key`.
     #[inline]
     pub fn insert(&mut self, key: u128, weight: u64) {
-        if let Some(e) = self.entries.iter_mut().find(|e| e.key == key) {
-            e.count += weight;
+        // Scan every slot without an early exit (the compiler unrolls it); slots past
+        // `len` are masked out.
+        let mut hit = usize::MAX;
+        for i in 0..K {
+            if i < self.len && self.keys[i] == key {
+                hit = i;
+            }
+        }
+        if hit != usize::MAX {
+            self.counts[hit] += weight;
             return;
         }
-        if self.entries.len() < K {
-            self.entries.push(TopEntry {
-                key,
-                count: weight,
-                error: 0,
-            });
+        if self.len < K {
+            let i = self.len;
+            self.keys[i] = key;
+            self.counts[i] = weight;
+            self.errors[i] = 0;
+            self.len += 1;
             return;
         }
         let min = self.min_index();
-        let e = &mut self.entries[min];
-        *e = TopEntry {
-            key,
-            count: e.count + weight,
-            error: e.count,
-        };
+        let floor = self.counts[min];
+        self.keys[min] = key;
+        self.counts[min] = floor + weight;
+        self.errors[min] = floor;
     }
 
+    /// Slot with the smallest count (the first such slot; slot order is deterministic).
+    #[inline]
     fn min_index(&self) -> usize {
         let mut best = 0;
-        for (i, e) in self.entries.iter().enumerate().skip(1) {
-            let b = &self.entries[best];
-            // Ties go to the larger key so the choice never depends on slot order.
-            if e.count < b.count || (e.count == b.count && e.key > b.key) {
+        let mut best_count = self.counts[0];
+        for i in 1..self.len {
+            if self.counts[i] < best_count {
                 best = i;
+                best_count = self.counts[i];
             }
         }
         best
     }
 
+    fn entries(&self) -> impl Iterator<Item = TopEntry> + '_ {
+        (0..self.len).map(|i| TopEntry {
+            key: self.keys[i],
+            count: self.counts[i],
+            error: self.errors[i],
+        })
+    }
+
     /// Smallest count when full (the error bound of any key not listed), else 0.
     pub fn floor(&self) -> u64 {
-        if self.entries.len() < K {
+        if self.len < K {
             0
         } else {
-            self.entries.iter().map(|e| e.count).min().unwrap_or(0)
+            self.counts[..self.len].iter().copied().min().unwrap_or(0)
         }
     }
 
@@ -79,10 +110,13 @@ impl<const K: usize> SpaceSaving<K> {
     /// from a full summary may have had up to that summary's floor, which is added to both
     /// its count and its error; the `K` largest remain.
     pub fn merge(&mut self, other: &SpaceSaving<K>) {
+        if other.len == 0 {
+            return;
+        }
         let (fa, fb) = (self.floor(), other.floor());
-        let mut all: Vec<TopEntry> = Vec::with_capacity(self.entries.len() + other.entries.len());
-        for e in &self.entries {
-            match other.entries.iter().find(|o| o.key == e.key) {
+        let mut all: Vec<TopEntry> = Vec::with_capacity(self.len + other.len);
+        for e in self.entries() {
+            match other.entries().find(|o| o.key == e.key) {
                 Some(o) => all.push(TopEntry {
                     key: e.key,
                     count: e.count + o.count,
@@ -95,8 +129,8 @@ impl<const K: usize> SpaceSaving<K> {
                 }),
             }
         }
-        for o in &other.entries {
-            if !self.entries.iter().any(|e| e.key == o.key) {
+        for o in other.entries() {
+            if !self.keys[..self.len].contains(&o.key) {
                 all.push(TopEntry {
                     key: o.key,
                     count: o.count + fa,
@@ -106,12 +140,18 @@ impl<const K: usize> SpaceSaving<K> {
         }
         all.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
         all.truncate(K);
-        self.entries = all;
+        *self = SpaceSaving::default();
+        for (i, e) in all.into_iter().enumerate() {
+            self.keys[i] = e.key;
+            self.counts[i] = e.count;
+            self.errors[i] = e.error;
+            self.len = i + 1;
+        }
     }
 
     /// Entries, largest count first, ties by key.
     pub fn top(&self) -> Vec<TopEntry> {
-        let mut v = self.entries.clone();
+        let mut v: Vec<TopEntry> = self.entries().collect();
         v.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
         v
     }

@@ -3,4 +3,4 @@
 
 pub mod file;
 
-pub use file::{open_input, Chunk, Feed, Input, MappedFeed, StreamFeed};
+pub use file::{open_input, Input, MappedFeed};

@@ -87,6 +87,27 @@ pub(crate) fn next_record<'a>(s: &PcapState, buf: &'a [u8], pos: usize) -> Step<
             in_record: true,
         };
     }
+    // A writer never stores more than the packet had, and never a fraction of a second
+    // of a second or more: either means the header is not where the walk thinks, e.g. a
+    // damaged length earlier made it land inside packet bytes.
+    if caplen > wire_len {
+        return Step::Fatal {
+            kind: CaptureErrorKind::BadField {
+                field: "pcap.caplen_exceeds_len",
+                value: caplen as u64,
+            },
+            in_record: true,
+        };
+    }
+    if frac >= if s.nanos { 1_000_000_000 } else { 1_000_000 } {
+        return Step::Fatal {
+            kind: CaptureErrorKind::BadField {
+                field: "pcap.ts_fraction",
+                value: frac,
+            },
+            in_record: true,
+        };
+    }
     let end = RECORD_HEADER_LEN + caplen as usize;
     let Some(data) = rest.get(RECORD_HEADER_LEN..end) else {
         return Step::Fatal {
@@ -103,7 +124,7 @@ pub(crate) fn next_record<'a>(s: &PcapState, buf: &'a [u8], pos: usize) -> Step<
         next: pos + end,
         ts_ns: sec * 1_000_000_000 + frac_ns,
         link_type: s.link_type,
-        wire_len: wire_len.max(caplen),
+        wire_len,
         data,
     }
 }

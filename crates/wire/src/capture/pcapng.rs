@@ -48,6 +48,19 @@ fn fatal(kind: CaptureErrorKind) -> Step<'static> {
 }
 
 pub(crate) fn next_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
+    // Once the first section header has been read, damage is in (or just before) the
+    // next record, not in the file header: say so, as the pcap reader does.
+    let after_header = s.in_section;
+    match read_block(s, buf, pos) {
+        Step::Fatal { kind, .. } => Step::Fatal {
+            kind,
+            in_record: after_header,
+        },
+        step => step,
+    }
+}
+
+fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
     let rest = &buf[pos..];
     let Some(h) = rest.get(..12) else {
         return fatal(CaptureErrorKind::Truncated {
@@ -79,7 +92,7 @@ pub(crate) fn next_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> 
     }
     let block_type = rd_u32(h, 0, be);
     let total = rd_u32(h, 4, be) as usize;
-    if total < 12 || total % 4 != 0 {
+    if total < 12 || !total.is_multiple_of(4) {
         return fatal(CaptureErrorKind::BadField {
             field: "pcapng.block_length",
             value: total as u64,
@@ -290,5 +303,49 @@ mod tests {
         assert_eq!(ts_to_ns(15, 1, 2), 3_500_000_000);
         assert_eq!(ts_to_ns(u64::MAX, 0, 0), u64::MAX);
         assert_eq!(ts_to_ns(5, 127, 0), 0);
+    }
+
+    /// A block cut after the section header is damage in the next record, not in the file
+    /// header: the error names record 2 here (found by tests/properties.rs, truncation loop).
+    #[test]
+    fn truncated_block_names_the_next_record() {
+        use crate::capture::RecordReader;
+        let le = |v: u32| v.to_le_bytes();
+        let mut file = Vec::new();
+        // SHB (28 bytes), IDB Ethernet (20 bytes), EPB with 4 data bytes (36 bytes).
+        for w in [BLOCK_SHB, 28, BYTE_ORDER_MAGIC, 1, u32::MAX, u32::MAX, 28] {
+            file.extend_from_slice(&le(w));
+        }
+        for w in [BLOCK_IDB, 20, 1, 0, 20] {
+            file.extend_from_slice(&le(w));
+        }
+        for w in [BLOCK_EPB, 36, 0, 0, 1, 4, 4, 0xdead_beef, 36] {
+            file.extend_from_slice(&le(w));
+        }
+        file.extend_from_slice(&file[48..84].to_vec());
+        let cut = &file[..84 + 13];
+        let mut reader = RecordReader::open(cut).unwrap();
+        assert_eq!(
+            reader.next().unwrap().unwrap().data,
+            0xdead_beef_u32.to_le_bytes()
+        );
+        let e = reader.next().unwrap().unwrap_err();
+        assert!(e.fatal);
+        assert_eq!((e.offset, e.record), (84, 2));
+        assert_eq!(
+            e.kind,
+            CaptureErrorKind::Truncated {
+                what: "pcapng block",
+                need: 36,
+                have: 13
+            }
+        );
+        // Damage inside the section header itself is still in the file header.
+        let e = RecordReader::open(&file[..20])
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!((e.offset, e.record), (0, 0));
     }
 }

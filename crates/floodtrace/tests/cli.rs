@@ -1,0 +1,20 @@
+//! Integration tests of the `floodtrace` binary on the real captures in ../shared/data
+//! (relative to the repository root). A missing data folder fails the tests.
+//!
+//! Modules live in tests/cli/: one test binary, so the binary is built and the data read
+//! once per `cargo test`.
+
+#[path = "cli/capinfos.rs"]
+mod capinfos;
+#[path = "cli/damage.rs"]
+mod damage;
+#[path = "cli/determinism.rs"]
+mod determinism;
+#[path = "cli/inputs.rs"]
+mod inputs;
+#[path = "cli/spot.rs"]
+mod spot;
+#[path = "cli/stdin.rs"]
+mod stdin;
+#[path = "cli/support.rs"]
+mod support;
