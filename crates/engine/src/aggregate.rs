@@ -135,10 +135,8 @@ pub const SIZE_EDGES: [u32; 9] = [64, 128, 256, 512, 768, 1024, 1280, 1500, 9000
 /// Bin of an IP length in [`SIZE_EDGES`].
 #[inline]
 pub fn size_bin(len: u32) -> usize {
-    SIZE_EDGES
-        .iter()
-        .position(|&e| len <= e)
-        .unwrap_or(SIZE_EDGES.len())
+    // Count of edges below `len`: branch-free, and equal to the first edge ≥ `len`.
+    SIZE_EDGES.iter().map(|&e| (len > e) as usize).sum()
 }
 
 /// A histogram over keys `0..N`: a short sorted list while few keys occur (most buckets
@@ -376,13 +374,12 @@ pub struct Bucket {
 }
 
 impl Bucket {
-    /// Count one observation.
+    /// Count one observation of traffic class `class` (see [`Class::of`]).
     #[inline]
-    pub fn add(&mut self, obs: &Observation, src_key: u128) {
+    pub fn add(&mut self, obs: &Observation, class: Class, src_key: u128) {
         let n = obs.packets;
         self.packets += n;
         self.bytes += obs.bytes;
-        let class = Class::of(obs);
         self.classes[class as usize] += n;
         if obs.fragment != Fragment::None {
             self.fragments += n;
@@ -443,10 +440,19 @@ impl Timeline {
         &mut self.seconds[last].1
     }
 
-    /// Merge another timeline of the same destination.
-    pub fn merge(&mut self, other: &Timeline) {
-        for (second, b) in &other.seconds {
-            self.bucket_mut(*second).merge(b);
+    /// Merge another timeline of the same destination, taking over its buckets.
+    pub fn merge(&mut self, other: Timeline) {
+        for (second, b) in other.seconds {
+            // Chunks arrive in time order: `other` mostly continues where we stop.
+            match self.seconds.last_mut() {
+                None => self.seconds.push((second, b)),
+                Some((last, _)) if *last < second => self.seconds.push((second, b)),
+                Some((last, mine)) if *last == second => mine.merge(&b),
+                Some(_) => match self.seconds.binary_search_by_key(&second, |e| e.0) {
+                    Ok(i) => self.seconds[i].1.merge(&b),
+                    Err(i) => self.seconds.insert(i, (second, b)),
+                },
+            }
         }
     }
 
@@ -551,33 +557,28 @@ impl Aggregator {
     /// Count one observation.
     #[inline]
     pub fn add(&mut self, obs: &Observation) {
+        // Packet, byte and class totals are sums over the buckets, computed when asked
+        // for; only the time span needs tracking per packet.
         let t = &mut self.totals;
-        t.packets += obs.packets;
-        t.bytes += obs.bytes;
-        t.classes[Class::of(obs) as usize] += obs.packets;
         t.first_ns = t.first_ns.min(obs.ts_ns);
         t.last_ns = t.last_ns.max(obs.ts_ns);
         let second = obs.ts_ns / 1_000_000_000;
         let src = addr_key(obs.src);
+        let class = Class::of(obs);
         self.timeline_mut(addr_key(obs.dst))
             .bucket_mut(second)
-            .add(obs, src);
+            .add(obs, class, src);
     }
 
     /// Merge an aggregator built from the data that follows this one's.
     pub fn merge(&mut self, other: Aggregator) {
         let t = &mut self.totals;
         let o = other.totals;
-        t.packets += o.packets;
-        t.bytes += o.bytes;
-        for (a, b) in t.classes.iter_mut().zip(o.classes) {
-            *a += b;
-        }
         t.first_ns = t.first_ns.min(o.first_ns);
         t.last_ns = t.last_ns.max(o.last_ns);
         for (dst, tl) in other.timelines {
             match self.index.get(&dst) {
-                Some(&i) => self.timelines[i as usize].1.merge(&tl),
+                Some(&i) => self.timelines[i as usize].1.merge(tl),
                 None => {
                     self.index.insert(dst, self.timelines.len() as u32);
                     self.timelines.push((dst, tl));
@@ -587,9 +588,19 @@ impl Aggregator {
         self.last = None;
     }
 
-    /// Totals so far.
-    pub fn totals(&self) -> &Totals {
-        &self.totals
+    /// Totals so far (sums over every bucket: call once, not per packet).
+    pub fn totals(&self) -> Totals {
+        let mut t = self.totals;
+        for (_, tl) in &self.timelines {
+            for (_, b) in &tl.seconds {
+                t.packets += b.packets;
+                t.bytes += b.bytes;
+                for (a, c) in t.classes.iter_mut().zip(b.classes) {
+                    *a += c;
+                }
+            }
+        }
+        t
     }
 
     /// Number of distinct destinations.

@@ -19,7 +19,7 @@ use crate::sources::file::{Chunk, Feed};
 
 /// Default chunk size: large enough that per-chunk merge work is negligible, small enough
 /// that two cores get many chunks from a mid-sized capture.
-pub const DEFAULT_CHUNK_BYTES: u64 = 32 << 20;
+pub const DEFAULT_CHUNK_BYTES: u64 = 64 << 20;
 
 /// Problems of one reason within one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,9 +257,13 @@ fn is_truncation(e: &CaptureError) -> bool {
 ///
 /// `visit` sees every record (and skipped-record error) exactly once, in file order, as the
 /// walk passes it; `emit` receives each chunk after its last record was visited.
+///
+/// With `keep_bytes == false` (the one-pass mode, where `visit` does the work) jobs carry no
+/// bytes and a stream drops what was walked, so memory stays at one read block.
 fn walk<'m, F: Feed<'m>>(
     feed: &mut F,
     chunk_bytes: u64,
+    keep_bytes: bool,
     progress: &dyn Fn(u64),
     mut visit: impl FnMut(&Result<Record<'_>, CaptureError>),
     mut emit: impl FnMut(Job<'m>),
@@ -273,7 +277,12 @@ fn walk<'m, F: Feed<'m>>(
             Err(e) if have < 64 => match feed.more() {
                 Ok(true) => {}
                 Ok(false) => return Err(Stop::Capture(e)),
-                Err(error) => return Err(Stop::Io { offset: have, error }),
+                Err(error) => {
+                    return Err(Stop::Io {
+                        offset: have,
+                        error,
+                    })
+                }
             },
             Err(e) => return Err(Stop::Capture(e)),
         }
@@ -312,7 +321,7 @@ fn walk<'m, F: Feed<'m>>(
                 progress(pos);
                 emit(Job {
                     index,
-                    bytes: feed.take(chunk_start, pos),
+                    bytes: take(feed, keep_bytes, chunk_start, pos),
                     base: chunk_start,
                     state: std::mem::replace(&mut chunk_state, state.clone()),
                     records_before: chunk_records,
@@ -323,6 +332,9 @@ fn walk<'m, F: Feed<'m>>(
                 boundary = (pos / chunk_bytes + 1) * chunk_bytes;
             }
             Scan::EndOfData | Scan::Fatal(_) => {
+                if !keep_bytes {
+                    feed.release(pos);
+                }
                 let stop = match scan {
                     Scan::Fatal(e) if !is_truncation(&e) => Some(Stop::Capture(e)),
                     // Out of bytes: a stream may have more; a map or a finished stream
@@ -339,7 +351,7 @@ fn walk<'m, F: Feed<'m>>(
                 if pos > chunk_start {
                     emit(Job {
                         index,
-                        bytes: feed.take(chunk_start, pos),
+                        bytes: take(feed, keep_bytes, chunk_start, pos),
                         base: chunk_start,
                         state: chunk_state,
                         records_before: chunk_records,
@@ -349,6 +361,16 @@ fn walk<'m, F: Feed<'m>>(
                 return Ok((opened, stop));
             }
         }
+    }
+}
+
+/// The bytes of a finished chunk, or none when the walk already did the work.
+fn take<'m, F: Feed<'m>>(feed: &mut F, keep_bytes: bool, from: u64, to: u64) -> Chunk<'m> {
+    if keep_bytes {
+        feed.take(from, to)
+    } else {
+        feed.release(to);
+        Chunk::Mapped(&[])
     }
 }
 
@@ -369,6 +391,7 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
         let walked = walk(
             feed,
             chunk_bytes,
+            false,
             progress,
             |item| work.borrow_mut().item(item),
             |_job| {
@@ -412,6 +435,10 @@ impl Chunk<'_> {
 
 type ChunkResult = (u64, Aggregator, Counts);
 
+/// `threads - 1` workers decode chunks from a queue; this thread walks the capture to cut
+/// chunks and merges results in file order. When the queue is full it decodes the next
+/// chunk itself, in the same pass as the walk, so every core stays busy. Which thread
+/// decodes a chunk never changes the result.
 fn run_parallel<'m, F: Feed<'m>>(
     feed: &mut F,
     threads: usize,
@@ -420,12 +447,14 @@ fn run_parallel<'m, F: Feed<'m>>(
     agg: &mut Aggregator,
     counts: &mut Counts,
 ) -> Result<(CaptureFormat, Option<Stop>), Stop> {
+    let workers = threads.saturating_sub(1).max(1);
+    // Two queued chunks per worker keep them fed without holding much memory.
+    let queue_depth = workers * 2;
     std::thread::scope(|scope| {
-        // Bounded: at most two chunks waiting per worker, so memory stays flat.
-        let (job_tx, job_rx) = mpsc::sync_channel::<Job<'m>>(threads * 2);
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job<'m>>(queue_depth);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (res_tx, res_rx) = mpsc::channel::<ChunkResult>();
-        for _ in 0..threads {
+        for _ in 0..workers {
             let job_rx = Arc::clone(&job_rx);
             let res_tx = res_tx.clone();
             scope.spawn(move || loop {
@@ -449,7 +478,7 @@ fn run_parallel<'m, F: Feed<'m>>(
         // Results arrive in any order; merge them strictly in chunk order.
         let mut pending: HashMap<u64, (Aggregator, Counts)> = HashMap::new();
         let mut next = 0u64;
-        let mut absorb = |r: ChunkResult, pending: &mut HashMap<u64, (Aggregator, Counts)>| {
+        let mut absorb = |r: ChunkResult| {
             pending.insert(r.0, (r.1, r.2));
             while let Some((a, c)) = pending.remove(&next) {
                 agg.merge(a);
@@ -457,22 +486,39 @@ fn run_parallel<'m, F: Feed<'m>>(
                 next += 1;
             }
         };
+        let inline = std::cell::Cell::new(false);
+        let work = std::cell::RefCell::new(ChunkWork::default());
+        let mut in_flight = 0usize;
         let walked = walk(
             feed,
             chunk_bytes,
+            true,
             progress,
-            |_| {},
-            |job| {
-                // Workers only stop when the channel closes, so a send cannot fail.
-                let _ = job_tx.send(job);
-                while let Ok(r) = res_rx.try_recv() {
-                    absorb(r, &mut pending);
+            |item| {
+                if inline.get() {
+                    work.borrow_mut().item(item);
                 }
+            },
+            |job| {
+                if inline.get() {
+                    let w = work.take();
+                    absorb((job.index, w.agg, w.counts));
+                } else {
+                    // The queue has room (checked below), so this does not block for long;
+                    // workers only stop when the channel closes.
+                    let _ = job_tx.send(job);
+                    in_flight += 1;
+                }
+                while let Ok(r) = res_rx.try_recv() {
+                    in_flight -= 1;
+                    absorb(r);
+                }
+                inline.set(in_flight >= queue_depth);
             },
         );
         drop(job_tx);
         for r in res_rx.iter() {
-            absorb(r, &mut pending);
+            absorb(r);
         }
         walked
     })

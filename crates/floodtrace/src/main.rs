@@ -18,7 +18,7 @@ use floodtrace_report::model::{
 
 use crate::analyze::{analyze_feed, InputOutcome};
 use crate::cli::{exit, AnalyzeArgs, Cli, Command, Format};
-use crate::sources::{open_input, Input, MappedFeed};
+use crate::sources::{open_input, FileAccess, Input, MappedFeed};
 
 /// Chunk aggregators are built and dropped by the hundred. glibc's allocator (and
 /// mimalloc) hand freed pages back to the kernel within milliseconds, and with transparent
@@ -83,10 +83,16 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let mut inputs = Vec::new();
     let mut partial = false;
     for path in &args.inputs {
-        let outcome = match open_input(path) {
+        let access = if threads == 1 {
+            FileAccess::Read
+        } else {
+            FileAccess::Map
+        };
+        let outcome = match open_input(path, access) {
             Ok(input) => {
                 let len = match &input {
                     Input::Mapped(m) => m.as_ref().map(|m| m.len() as u64),
+                    Input::File(_, len) => Some(*len),
                     Input::Stream(_) => None,
                 };
                 let bar = progress_bar(
@@ -104,7 +110,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                         let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
                         analyze_feed(&mut MappedFeed::new(bytes), threads, chunk_bytes, &progress)
                     }
-                    Input::Stream(mut feed) => {
+                    Input::Stream(mut feed) | Input::File(mut feed, _) => {
                         analyze_feed(&mut feed, threads, chunk_bytes, &progress)
                     }
                 };
@@ -179,7 +185,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let report = AnalysisReport {
         schema_version: SCHEMA_VERSION,
         generator: Generator::default(),
-        totals: TotalsReport::new(&inputs, merged.totals(), merged.destination_count() as u64),
+        totals: TotalsReport::new(&inputs, &merged.totals(), merged.destination_count() as u64),
         inputs,
         destinations,
     };

@@ -52,6 +52,7 @@ fn be32(b: &[u8], at: usize) -> u32 {
 /// # Errors
 /// Fewer than 20 bytes, a version other than 4, IHL below 5, a header longer than the
 /// frame, or a total length shorter than the header.
+#[inline]
 pub fn observe_ipv4(data: &[u8], at: usize, ts_ns: u64) -> Result<(Observation, L4), DecodeError> {
     let Some(h) = data.get(at..at + v4::HEADER_LEN) else {
         return Err(DecodeError::Truncated {
@@ -140,6 +141,7 @@ const MAX_EXT_HEADERS: usize = 16;
 /// # Errors
 /// Fewer than 40 bytes, or a version other than 6. Extension headers cut by the capture
 /// stop the walk with [`flag::L4_TRUNCATED`] rather than failing.
+#[inline]
 pub fn observe_ipv6(data: &[u8], at: usize, ts_ns: u64) -> Result<(Observation, L4), DecodeError> {
     let Some(h) = data.get(at..at + v6::HEADER_LEN) else {
         return Err(DecodeError::Truncated {

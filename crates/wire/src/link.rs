@@ -80,6 +80,7 @@ fn truncated(layer: Layer, offset: usize, need: usize, data: &[u8]) -> DecodeErr
     }
 }
 
+#[inline]
 fn be16(data: &[u8], at: usize, layer: Layer, hdr: usize) -> Result<u16, DecodeError> {
     match data.get(at..at + 2) {
         Some(b) => Ok(u16::from_be_bytes([b[0], b[1]])),
@@ -91,6 +92,7 @@ fn be16(data: &[u8], at: usize, layer: Layer, hdr: usize) -> Result<u16, DecodeE
 ///
 /// # Errors
 /// Truncated link headers, and unsupported link types.
+#[inline]
 pub fn network_layer(link_type: u16, data: &[u8]) -> Result<Network, DecodeError> {
     match link_type {
         linktype::ETHERNET => ethernet(data, 0),
@@ -132,11 +134,13 @@ pub fn network_layer(link_type: u16, data: &[u8]) -> Result<Network, DecodeError
     }
 }
 
+#[inline]
 fn net(payload: Payload, flags: u16) -> Network {
     Network { payload, flags }
 }
 
 /// Raw IP: the version nibble says which.
+#[inline]
 fn raw_ip(data: &[u8], at: usize) -> Network {
     match data.get(at).map(|b| b >> 4) {
         Some(6) => net(Payload::Ipv6(at), 0),
@@ -146,12 +150,14 @@ fn raw_ip(data: &[u8], at: usize) -> Network {
 }
 
 /// Ethernet II at `at`, then any VLAN tags, MPLS labels or PPPoE.
+#[inline]
 pub fn ethernet(data: &[u8], at: usize) -> Result<Network, DecodeError> {
     let ethertype = be16(data, at + 12, Layer::Ethernet, at)?;
     after_ethertype(data, ethertype, at + 14, 0)
 }
 
 /// Follow an EtherType at `at` through tags and labels to the network layer.
+#[inline]
 fn after_ethertype(
     data: &[u8],
     mut ethertype: u16,

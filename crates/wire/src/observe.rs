@@ -206,6 +206,7 @@ pub enum Frame {
 /// A header whose structure is impossible (e.g. IPv4 IHL below 5), a frame cut before the
 /// IP header is complete, or an unsupported link type. Cuts inside the transport header
 /// are not errors: the observation is returned with [`flag::L4_TRUNCATED`].
+#[inline]
 pub fn observe_frame(
     link_type: u16,
     data: &[u8],

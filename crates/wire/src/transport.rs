@@ -49,6 +49,7 @@ fn be32(b: &[u8], at: usize) -> u32 {
 ///
 /// Never fails: a header cut short sets [`flag::L4_TRUNCATED`] and keeps what was read.
 /// With `decapsulate`, a GRE payload is decoded one level deep into [`Observation::inner`].
+#[inline]
 pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool) {
     let seg = data.get(l4.at..l4.end).unwrap_or(&[]);
     match obs.proto {
@@ -108,6 +109,7 @@ pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool)
 }
 
 /// Walk the TCP option area `seg[20..hlen]`.
+#[inline]
 fn tcp_options(seg: &[u8], hlen: usize) -> TcpOptions {
     let mut out = TcpOptions {
         wscale: 0xff,

@@ -3,4 +3,4 @@
 
 pub mod file;
 
-pub use file::{open_input, Input, MappedFeed};
+pub use file::{open_input, FileAccess, Input, MappedFeed};

@@ -322,7 +322,7 @@ mod tests {
         for w in [BLOCK_EPB, 36, 0, 0, 1, 4, 4, 0xdead_beef, 36] {
             file.extend_from_slice(&le(w));
         }
-        file.extend_from_slice(&file[48..84].to_vec());
+        file.extend_from_within(48..84);
         let cut = &file[..84 + 13];
         let mut reader = RecordReader::open(cut).unwrap();
         assert_eq!(
