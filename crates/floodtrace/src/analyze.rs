@@ -297,6 +297,7 @@ fn walk<'m, F: Feed<'m>>(
     let mut chunk_records = 0u64;
     let mut boundary = (pos / chunk_bytes + 1) * chunk_bytes;
     let mut index = 0u64;
+    feed.will_need(0, boundary);
     loop {
         let (scan, new_pos, new_state, new_records) = {
             let mut r = RecordReader::resume(feed.available(pos), pos, state.clone(), records);
@@ -330,6 +331,7 @@ fn walk<'m, F: Feed<'m>>(
                 chunk_start = pos;
                 chunk_records = records;
                 boundary = (pos / chunk_bytes + 1) * chunk_bytes;
+                feed.will_need(pos, boundary - pos);
             }
             Scan::EndOfData | Scan::Fatal(_) => {
                 if !keep_bytes {

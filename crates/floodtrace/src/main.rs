@@ -106,10 +106,12 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                     }
                 };
                 let outcome = match input {
-                    Input::Mapped(map) => {
-                        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
-                        analyze_feed(&mut MappedFeed::new(bytes), threads, chunk_bytes, &progress)
-                    }
+                    Input::Mapped(map) => analyze_feed(
+                        &mut MappedFeed::new(map.as_ref()),
+                        threads,
+                        chunk_bytes,
+                        &progress,
+                    ),
                     Input::Stream(mut feed) | Input::File(mut feed, _) => {
                         analyze_feed(&mut feed, threads, chunk_bytes, &progress)
                     }

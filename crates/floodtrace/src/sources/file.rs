@@ -17,6 +17,8 @@ pub trait Feed<'m> {
     fn take(&mut self, from: u64, to: u64) -> Chunk<'m>;
     /// Bytes before `upto` are no longer needed (a stream may drop them).
     fn release(&mut self, upto: u64);
+    /// Bytes `[from, from + len)` will be read soon (a map may fault them in now).
+    fn will_need(&self, _from: u64, _len: u64) {}
 }
 
 /// Bytes of one chunk: borrowed from a map, or owned when read from a stream.
@@ -80,9 +82,10 @@ fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
     // truncates the file while we read, accesses past the new end raise SIGBUS; that is
     // the accepted limit of mmap-based readers (tcpdump -r and nfdump map files likewise),
     // and no Rust invariant depends on the bytes' values: every length is re-checked.
-    // `populate` fills the page tables in one kernel pass at map time: far cheaper than
-    // taking a fault per page later, and it keeps those faults off the walker thread.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(file)? };
+    // Not `populate`: that would fill every page table entry before the first record is
+    // read. The walker asks for each chunk's pages just ahead of it instead
+    // (`Feed::will_need`), so the kernel work overlaps with decoding on other cores.
+    let map = unsafe { memmap2::MmapOptions::new().map(file)? };
     // Sequential walk: ask the kernel to read ahead aggressively.
     let _ = map.advise(memmap2::Advice::Sequential);
     Ok(map)
@@ -91,12 +94,16 @@ fn map_file(file: &File) -> io::Result<memmap2::Mmap> {
 /// A memory-mapped regular file (or any byte slice).
 pub struct MappedFeed<'m> {
     bytes: &'m [u8],
+    map: Option<&'m memmap2::Mmap>,
 }
 
 impl<'m> MappedFeed<'m> {
-    /// A feed over bytes already in memory.
-    pub fn new(bytes: &'m [u8]) -> Self {
-        MappedFeed { bytes }
+    /// A feed over a memory map (`None`: an empty file).
+    pub fn new(map: Option<&'m memmap2::Mmap>) -> Self {
+        MappedFeed {
+            bytes: map.map_or(&[], |m| &m[..]),
+            map,
+        }
     }
 }
 
@@ -111,6 +118,14 @@ impl<'m> Feed<'m> for MappedFeed<'m> {
         Chunk::Mapped(&self.bytes[from as usize..to as usize])
     }
     fn release(&mut self, _upto: u64) {}
+    fn will_need(&self, from: u64, len: u64) {
+        let Some(map) = self.map else { return };
+        let from = (from as usize).min(map.len());
+        let len = (len as usize).min(map.len() - from);
+        // Filling page tables for a range costs far less than a fault per page. Kernels
+        // before 5.14 lack MADV_POPULATE_READ: then pages simply fault in as read.
+        let _ = map.advise_range(memmap2::Advice::PopulateRead, from, len);
+    }
 }
 
 /// Bytes read from a stream in blocks; only the unconsumed tail is kept.
