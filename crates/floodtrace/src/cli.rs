@@ -15,14 +15,17 @@ pub mod exit {
     /// A report was written, but at least one input was damaged, unrecognised or unreadable:
     /// the figures cover what could be read.
     pub const PARTIAL: u8 = 3;
+    /// `eval`: the analysis scored below a threshold given on the command line.
+    pub const BELOW_THRESHOLD: u8 = 4;
 }
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  every input was read completely
-  1  error: nothing could be analysed
+  0  success (analyze: every input was read completely)
+  1  error: nothing could be done
   2  bad command line
-  3  partial: a report was written, but some input was damaged or unreadable";
+  3  analyze: partial, a report was written but some input was damaged or unreadable
+  4  eval: the analysis scored below a given threshold";
 
 /// Turns network evidence into verdicts about denial-of-service attacks.
 #[derive(Debug, Parser)]
@@ -39,6 +42,85 @@ pub enum Command {
     /// Analyse packet captures: totals, protocol mix, busiest destinations with per-second series
     #[command(after_long_help = ANALYZE_EXAMPLES)]
     Analyze(AnalyzeArgs),
+    /// Write labelled traffic for a scenario: capture, flow exports, logs, outage reports, truth.json
+    #[command(after_long_help = SIMULATE_EXAMPLES)]
+    Simulate(SimulateArgs),
+    /// Score an analysis (analyze --format json) against a simulator's truth.json
+    Eval(EvalArgs),
+}
+
+const SIMULATE_EXAMPLES: &str = "\
+Examples:
+  floodtrace simulate --list
+  floodtrace simulate x-outage -o out/x-outage
+  floodtrace simulate my-scenario.toml --seed 42 -o out/mine --geo data/geo/geo-whois-asn-country-ipv4.mmdb
+
+The geo database is searched in: --geo, $FLOODTRACE_GEO, ./data/geo, and data/geo of the
+source tree the binary was built in. scripts/fetch-geo downloads the pinned one.";
+
+/// Arguments of `simulate`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// A built-in scenario name (see --list) or a scenario TOML file
+    #[arg(value_name = "SCENARIO", required_unless_present = "list")]
+    pub scenario: Option<String>,
+
+    /// Output folder (created if missing)
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "DIR",
+        required_unless_present = "list"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Seed (default: the scenario's own); same scenario and seed give identical output
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Geo database (MaxMind DB with country codes) to draw source addresses from
+    #[arg(long, value_name = "FILE")]
+    pub geo: Option<PathBuf>,
+
+    /// List the built-in scenarios and exit
+    #[arg(long)]
+    pub list: bool,
+
+    /// Never show a progress bar
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Arguments of `eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// truth.json written by `floodtrace simulate`
+    #[arg(long, value_name = "FILE")]
+    pub truth: PathBuf,
+
+    /// Report written by `floodtrace analyze --format json`
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+
+    /// Fail (exit 4) when the packet totals differ from truth by more than this fraction
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub max_total_error: f64,
+
+    /// Fail (exit 4) when fewer than this share of waves are detected (needs incidents in the report)
+    #[arg(long, value_name = "SHARE")]
+    pub min_recall: Option<f64>,
+
+    /// Fail (exit 4) when more than this many incidents match no wave
+    #[arg(long, value_name = "N")]
+    pub max_spurious: Option<u64>,
+
+    /// Fail (exit 4) when a wave's start or end is off by more than this many seconds
+    #[arg(long, value_name = "SECONDS")]
+    pub max_timing_error: Option<f64>,
+
+    /// Output format
+    #[arg(long, short = 'f', value_name = "FORMAT", default_value = "text")]
+    pub format: Format,
 }
 
 const ANALYZE_EXAMPLES: &str = "\

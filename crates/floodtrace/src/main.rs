@@ -2,6 +2,8 @@
 
 mod analyze;
 mod cli;
+mod geo_path;
+mod simulate;
 mod sources;
 
 use std::io::{IsTerminal, Write};
@@ -51,6 +53,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Analyze(args) => run_analyze(args),
+        Command::Simulate(args) => simulate::run_simulate(args),
+        Command::Eval(args) => simulate::run_eval(args),
     }
 }
 

@@ -12,6 +12,8 @@ mod damage;
 mod determinism;
 #[path = "cli/inputs.rs"]
 mod inputs;
+#[path = "cli/simulate.rs"]
+mod simulate;
 #[path = "cli/spot.rs"]
 mod spot;
 #[path = "cli/stdin.rs"]
