@@ -84,12 +84,26 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SimError + '_ {
     }
 }
 
-/// What produced a frame of the current second.
+/// Slices a simulated second is generated in.
+const SLICES: u64 = 10;
+/// Length of a slice.
+const SLICE_NS: u64 = 1_000_000_000 / SLICES;
+
+/// What produced a frame of the current slice.
 #[derive(Clone, Copy)]
 enum Tag {
-    Background { web: bool },
-    Wave { wave: u16, src: u32, country: u16 },
-    Scan { src: u32 },
+    Background {
+        web: bool,
+    },
+    Wave {
+        wave: u16,
+        src: u32,
+        idx: u32,
+        country: u16,
+    },
+    Scan {
+        src: u32,
+    },
 }
 
 struct Item {
@@ -126,7 +140,16 @@ struct WaveRun<'s> {
     bytes: u64,
     first_ns: u64,
     last_ns: u64,
-    seen: HashSet<u32>,
+    /// For each source, the index of the first source with the same address (tiny
+    /// countries of the sample database repeat addresses).
+    canon: Vec<u32>,
+    /// Canonical sources seen in the capture.
+    used: Vec<bool>,
+    /// Distinct source addresses seen (bots and reflectors).
+    distinct: u64,
+    /// Forged source addresses, counted by sort and dedup at the end (cheaper than a hash
+    /// set of millions of random addresses).
+    spoof_srcs: Vec<u32>,
     sources_by_country: BTreeMap<u16, u64>,
     packets_by_country: BTreeMap<u16, u64>,
     sent_to: std::collections::BTreeSet<Ipv4Addr>,
@@ -373,6 +396,15 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
                 spoof = Some((ps, ttls));
             }
         }
+        let canon: Vec<u32> = {
+            let mut first: HashMap<Ipv4Addr, u32> = HashMap::with_capacity(sources.len());
+            sources
+                .iter()
+                .enumerate()
+                .map(|(k, s)| *first.entry(s.addr).or_insert(k as u32))
+                .collect()
+        };
+        let used = vec![false; sources.len()];
         waves.push(WaveRun {
             spec: w,
             index: i as u16,
@@ -388,7 +420,10 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
             bytes: 0,
             first_ns: u64::MAX,
             last_ns: 0,
-            seen: HashSet::new(),
+            canon,
+            used,
+            distinct: 0,
+            spoof_srcs: Vec::new(),
             sources_by_country: BTreeMap::new(),
             packets_by_country: BTreeMap::new(),
             sent_to: Default::default(),
@@ -450,7 +485,6 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
     // --- The per-second loop.
     let mut arena: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut items: Vec<Item> = Vec::new();
-    let mut frame = Vec::with_capacity(2048);
     let mut totals = CaptureTotals {
         first_ns: u64::MAX,
         ..CaptureTotals::default()
@@ -463,61 +497,37 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
     let mut crowd_rng = Rng::named(seed, "flash-crowds");
     for sec in 0..duration {
         (opts.progress)(sec, duration);
-        arena.clear();
-        items.clear();
-        let sec_ns = start_ns + sec as u64 * 1_000_000_000;
-        let mut push =
-            |arena: &mut Vec<u8>, frame: &[u8], ts_ns: u64, tag: Tag, items: &mut Vec<Item>| {
-                let off = arena.len() as u32;
-                arena.extend_from_slice(frame);
-                let seq = items.len() as u32;
-                items.push(Item {
-                    ts_ns,
-                    seq,
-                    off,
-                    len: frame.len() as u32,
-                    tag,
-                });
-            };
+        // Each second is generated in slices so that one slice's frames (sorted, then
+        // copied out) stay in cache: whole seconds of a big flood did not.
+        for slice in 0..SLICES {
+            arena.clear();
+            items.clear();
+            let sec_ns = start_ns + sec as u64 * 1_000_000_000 + slice * SLICE_NS;
+            // Frames are built in place at the end of `arena`; this records the one that starts
+            // at `off`.
+            let mut push =
+                |arena: &Vec<u8>, off: usize, ts_ns: u64, tag: Tag, items: &mut Vec<Item>| {
+                    let seq = items.len() as u32;
+                    items.push(Item {
+                        ts_ns,
+                        seq,
+                        off: off as u32,
+                        len: (arena.len() - off) as u32,
+                        tag,
+                    });
+                };
 
-        // Background: diurnal curve and flash crowds.
-        let bg = &sc.background;
-        let phase =
-            2.0 * std::f64::consts::PI * sec as f64 / bg.diurnal_period_seconds.max(1) as f64;
-        let diurnal = (1.0 + bg.diurnal_amplitude * phase.sin()).max(0.0);
-        let want = bg.pps * diurnal * scale + bg_carry;
-        let n_bg = want.floor() as u64;
-        bg_carry = want - n_bg as f64;
-        for _ in 0..n_bg {
-            let (client, _) = clients[bg_rng.below(clients.len() as u64) as usize];
-            let server = bg.servers[bg_rng.below(bg.servers.len() as u64) as usize];
-            emit_background(
-                &kinds,
-                &kind_weights,
-                client,
-                server,
-                web_server,
-                sec_ns,
-                &mut bg_rng,
-                &mut frame,
-                &mut arena,
-                &mut items,
-                &mut push,
-            );
-        }
-        for (fc, pool) in bg.flash_crowds.iter().zip(&crowd_clients) {
-            if sec < fc.start_seconds || sec >= fc.start_seconds + fc.duration_seconds {
-                continue;
-            }
-            // Ramps over a fifth of the surge at each end.
-            let t = (sec - fc.start_seconds) as f64 + 0.5;
-            let left = (fc.start_seconds + fc.duration_seconds - sec) as f64 - 0.5;
-            let ramp = (5.0 * t.min(left) / fc.duration_seconds as f64).min(1.0);
-            let extra = bg.pps * scale * (fc.multiplier - 1.0).max(0.0) * ramp;
-            let n = crowd_rng.poisson(extra);
-            let server = fc.server.unwrap_or(bg.servers[0]);
-            for _ in 0..n {
-                let (client, _) = pool[crowd_rng.below(pool.len() as u64) as usize];
+            // Background: diurnal curve and flash crowds.
+            let bg = &sc.background;
+            let phase =
+                2.0 * std::f64::consts::PI * sec as f64 / bg.diurnal_period_seconds.max(1) as f64;
+            let diurnal = (1.0 + bg.diurnal_amplitude * phase.sin()).max(0.0);
+            let want = bg.pps * diurnal * scale / SLICES as f64 + bg_carry;
+            let n_bg = want.floor() as u64;
+            bg_carry = want - n_bg as f64;
+            for _ in 0..n_bg {
+                let (client, _) = clients[bg_rng.below(clients.len() as u64) as usize];
+                let server = bg.servers[bg_rng.below(bg.servers.len() as u64) as usize];
                 emit_background(
                     &kinds,
                     &kind_weights,
@@ -525,185 +535,228 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
                     server,
                     web_server,
                     sec_ns,
-                    &mut crowd_rng,
-                    &mut frame,
+                    &mut bg_rng,
                     &mut arena,
                     &mut items,
                     &mut push,
                 );
             }
-        }
+            for (fc, pool) in bg.flash_crowds.iter().zip(&crowd_clients) {
+                if sec < fc.start_seconds || sec >= fc.start_seconds + fc.duration_seconds {
+                    continue;
+                }
+                // Ramps over a fifth of the surge at each end.
+                let t = (sec - fc.start_seconds) as f64 + 0.5;
+                let left = (fc.start_seconds + fc.duration_seconds - sec) as f64 - 0.5;
+                let ramp = (5.0 * t.min(left) / fc.duration_seconds as f64).min(1.0);
+                let extra = bg.pps * scale * (fc.multiplier - 1.0).max(0.0) * ramp / SLICES as f64;
+                let n = crowd_rng.poisson(extra);
+                let server = fc.server.unwrap_or(bg.servers[0]);
+                for _ in 0..n {
+                    let (client, _) = pool[crowd_rng.below(pool.len() as u64) as usize];
+                    emit_background(
+                        &kinds,
+                        &kind_weights,
+                        client,
+                        server,
+                        web_server,
+                        sec_ns,
+                        &mut crowd_rng,
+                        &mut arena,
+                        &mut items,
+                        &mut push,
+                    );
+                }
+            }
 
-        // Attack waves and scanners.
-        for w in waves.iter_mut() {
-            let ramp = w.ramp(sec);
-            if ramp <= 0.0 {
-                continue;
-            }
-            let want = w.spec.pps * ramp * scale + w.carry;
-            let n = want.floor() as u64;
-            w.carry = want - n as f64;
-            for _ in 0..n {
-                let dst = w.target.nth(w.rng.below(w.target.size()));
-                let ts = sec_ns + w.rng.below(1_000_000_000);
-                frame.clear();
-                let (src_addr, country) = if let Some((prefixes, ttls)) = &w.spoof {
-                    let addr = spoofed_addr(prefixes, &mut w.rng);
-                    let ttl = ttls[w.rng.below(ttls.len() as u64) as usize];
-                    let mut st = w.gen.source(addr, ttl, &mut w.rng);
-                    w.gen.frame(&mut st, dst, &mut w.rng, &mut frame);
-                    (addr, u16::MAX)
-                } else {
-                    let k = w.rng.below(w.sources.len() as u64) as usize;
-                    let s = &mut w.sources[k];
-                    w.gen.frame(&mut s.state, dst, &mut w.rng, &mut frame);
-                    (s.addr, s.country)
-                };
-                push(
-                    &mut arena,
-                    &frame,
-                    ts,
-                    Tag::Wave {
-                        wave: w.index,
-                        src: u32::from(src_addr),
-                        country,
-                    },
-                    &mut items,
-                );
-            }
-            if w.scanners > 0 {
-                if let Sources::Botnet { scan_pps, .. } = &w.spec.sources {
-                    let want = w.scanners as f64 * scan_pps * scale + w.scan_carry;
-                    let n = want.floor() as u64;
-                    w.scan_carry = want - n as f64;
-                    let scanners: Vec<usize> = (0..w.sources.len())
-                        .filter(|&k| w.sources[k].scanner)
-                        .collect();
-                    for _ in 0..n {
-                        let s = &w.sources[scanners[w.rng.below(scanners.len() as u64) as usize]];
-                        let ttl = s.ttl;
-                        frame.clear();
-                        vectors::scan_frame(s.addr, ttl, &mut w.rng, &mut frame);
-                        let ts = sec_ns + w.rng.below(1_000_000_000);
-                        push(
-                            &mut arena,
-                            &frame,
-                            ts,
-                            Tag::Scan {
-                                src: u32::from(s.addr),
-                            },
-                            &mut items,
-                        );
+            // Attack waves and scanners.
+            for w in waves.iter_mut() {
+                let ramp = w.ramp(sec);
+                if ramp <= 0.0 {
+                    continue;
+                }
+                let want = w.spec.pps * ramp * scale / SLICES as f64 + w.carry;
+                let n = want.floor() as u64;
+                w.carry = want - n as f64;
+                for _ in 0..n {
+                    let dst = w.target.nth(w.rng.below(w.target.size()));
+                    let ts = sec_ns + w.rng.below(SLICE_NS);
+                    let off = arena.len();
+                    let (src_addr, idx, country) = if let Some((prefixes, ttls)) = &w.spoof {
+                        let addr = spoofed_addr(prefixes, &mut w.rng);
+                        let ttl = ttls[w.rng.below(ttls.len() as u64) as usize];
+                        let mut st = w.gen.source(addr, ttl, &mut w.rng);
+                        w.gen.frame(&mut st, dst, &mut w.rng, &mut arena);
+                        (addr, u32::MAX, u16::MAX)
+                    } else {
+                        let k = w.rng.below(w.sources.len() as u64) as usize;
+                        let s = &mut w.sources[k];
+                        w.gen.frame(&mut s.state, dst, &mut w.rng, &mut arena);
+                        (s.addr, k as u32, s.country)
+                    };
+                    push(
+                        &arena,
+                        off,
+                        ts,
+                        Tag::Wave {
+                            wave: w.index,
+                            src: u32::from(src_addr),
+                            idx,
+                            country,
+                        },
+                        &mut items,
+                    );
+                }
+                if w.scanners > 0 {
+                    if let Sources::Botnet { scan_pps, .. } = &w.spec.sources {
+                        let want =
+                            w.scanners as f64 * scan_pps * scale / SLICES as f64 + w.scan_carry;
+                        let n = want.floor() as u64;
+                        w.scan_carry = want - n as f64;
+                        let scanners: Vec<usize> = (0..w.sources.len())
+                            .filter(|&k| w.sources[k].scanner)
+                            .collect();
+                        for _ in 0..n {
+                            let s =
+                                &w.sources[scanners[w.rng.below(scanners.len() as u64) as usize]];
+                            let ttl = s.ttl;
+                            let off = arena.len();
+                            vectors::scan_frame(s.addr, ttl, &mut w.rng, &mut arena);
+                            let ts = sec_ns + w.rng.below(SLICE_NS);
+                            push(
+                                &arena,
+                                off,
+                                ts,
+                                Tag::Scan {
+                                    src: u32::from(s.addr),
+                                },
+                                &mut items,
+                            );
+                        }
                     }
                 }
             }
-        }
 
-        // Write the second in time order.
-        items.sort_unstable_by_key(|it| (it.ts_ns, it.seq));
-        for it in &items {
-            let bytes = &arena[it.off as usize..(it.off + it.len) as usize];
-            if let Err(e) = capture.write(it.ts_ns, bytes) {
-                return Err(io_err(&cap_path)(e));
-            }
-            totals.packets += 1;
-            totals.bytes += bytes.len() as u64;
-            totals.first_ns = totals.first_ns.min(it.ts_ns);
-            totals.last_ns = totals.last_ns.max(it.ts_ns);
-            let obs = match observe_frame(1, bytes, it.ts_ns, bytes.len() as u32) {
-                Ok(Frame::Ip(o)) => Some(o),
-                _ => None,
-            };
-            if let Some(o) = &obs {
-                for (exp, w, name) in exporters.iter_mut() {
-                    let mut sink = |ts: u64, f: &[u8]| {
-                        if write_err.is_none() {
-                            if let Err(e) = w.write(ts, f) {
-                                write_err = Some(SimError::Io {
-                                    path: out.join(&*name).display().to_string(),
-                                    source: e,
-                                });
+            // Write the second in time order.
+            items.sort_unstable_by_key(|it| (it.ts_ns, it.seq));
+            for it in &items {
+                let bytes = &arena[it.off as usize..(it.off + it.len) as usize];
+                capture.write(it.ts_ns, bytes).map_err(io_err(&cap_path))?;
+                totals.packets += 1;
+                totals.bytes += bytes.len() as u64;
+                totals.first_ns = totals.first_ns.min(it.ts_ns);
+                totals.last_ns = totals.last_ns.max(it.ts_ns);
+                let obs = match observe_frame(1, bytes, it.ts_ns, bytes.len() as u32) {
+                    Ok(Frame::Ip(o)) => Some(o),
+                    _ => None,
+                };
+                if let Some(o) = &obs {
+                    for (exp, w, name) in exporters.iter_mut() {
+                        let mut sink = |ts: u64, f: &[u8]| {
+                            if write_err.is_none() {
+                                if let Err(e) = w.write(ts, f) {
+                                    write_err = Some(SimError::Io {
+                                        path: out.join(&*name).display().to_string(),
+                                        source: e,
+                                    });
+                                }
+                            }
+                        };
+                        exp.packet(o, bytes, &mut sink);
+                    }
+                }
+                let sec_impact = impact[sec as usize];
+                match it.tag {
+                    Tag::Background { web } => {
+                        totals.background_packets += 1;
+                        if web && log_rng.chance(sc.background.log_share) {
+                            if let Some(o) = &obs {
+                                let (method, path, ua) = reports::benign_request(&mut log_rng);
+                                let (status, size) = status_for(sec_impact, &mut log_rng);
+                                let line = reports::AccessLogLine {
+                                    ts: it.ts_ns,
+                                    client: v4(o.src),
+                                    method,
+                                    path: &path,
+                                    status,
+                                    bytes: size,
+                                    referer: "-",
+                                    user_agent: ua,
+                                };
+                                reports::write_access_line(&line, host, &mut access)
+                                    .map_err(io_err(&log_path))?;
+                                log_truth.lines += 1;
                             }
                         }
-                    };
-                    exp.packet(o, bytes, &mut sink);
-                }
-            }
-            let sec_impact = impact[sec as usize];
-            match it.tag {
-                Tag::Background { web } => {
-                    totals.background_packets += 1;
-                    if web && log_rng.chance(sc.background.log_share) {
-                        if let Some(o) = &obs {
-                            let (method, path, ua) = reports::benign_request(&mut log_rng);
-                            let (status, size) = status_for(sec_impact, &mut log_rng);
-                            let line = reports::AccessLogLine {
-                                ts: it.ts_ns,
-                                client: v4(o.src),
-                                method,
-                                path: &path,
-                                status,
-                                bytes: size,
-                                referer: "-",
-                                user_agent: ua,
-                            };
-                            reports::write_access_line(&line, host, &mut access)
-                                .map_err(io_err(&log_path))?;
-                            log_truth.lines += 1;
+                    }
+                    Tag::Wave {
+                        wave,
+                        src,
+                        idx,
+                        country,
+                    } => {
+                        totals.attack_packets += 1;
+                        let w = &mut waves[wave as usize];
+                        w.packets += 1;
+                        w.bytes += bytes.len() as u64;
+                        w.first_ns = w.first_ns.min(it.ts_ns);
+                        w.last_ns = w.last_ns.max(it.ts_ns);
+                        if w.spec.vector == Vector::DnsWaterTorture {
+                            if let Some(o) = &obs {
+                                w.sent_to.insert(v4(o.dst));
+                            }
                         }
-                    }
-                }
-                Tag::Wave { wave, src, country } => {
-                    totals.attack_packets += 1;
-                    let w = &mut waves[wave as usize];
-                    w.packets += 1;
-                    w.bytes += bytes.len() as u64;
-                    w.first_ns = w.first_ns.min(it.ts_ns);
-                    w.last_ns = w.last_ns.max(it.ts_ns);
-                    if let Some(o) = &obs {
-                        w.sent_to.insert(v4(o.dst));
-                    }
-                    let fresh = w.seen.insert(src);
-                    if country != u16::MAX {
-                        *w.packets_by_country.entry(country).or_default() += 1;
-                        if fresh {
-                            *w.sources_by_country.entry(country).or_default() += 1;
+                        let fresh = if idx == u32::MAX {
+                            w.spoof_srcs.push(src);
+                            false
+                        } else {
+                            let c = w.canon[idx as usize] as usize;
+                            let fresh = !w.used[c];
+                            w.used[c] = true;
+                            w.distinct += fresh as u64;
+                            fresh
+                        };
+                        if country != u16::MAX {
+                            *w.packets_by_country.entry(country).or_default() += 1;
+                            if fresh {
+                                *w.sources_by_country.entry(country).or_default() += 1;
+                            }
                         }
-                    }
-                    if w.spec.vector == Vector::Http {
-                        if let Some(o) = &obs {
-                            if let Some((method, path, ua)) =
-                                http_request(bytes, o.payload_len as usize)
-                            {
-                                if v4(o.dst) == web_server || w.target.contains(v4(o.dst)) {
-                                    let (status, size) = status_for(sec_impact, &mut log_rng);
-                                    let line = reports::AccessLogLine {
-                                        ts: it.ts_ns,
-                                        client: v4(o.src),
-                                        method: &method,
-                                        path: &path,
-                                        status,
-                                        bytes: size,
-                                        referer: "-",
-                                        user_agent: &ua,
-                                    };
-                                    reports::write_access_line(&line, host, &mut access)
-                                        .map_err(io_err(&log_path))?;
-                                    log_truth.lines += 1;
-                                    log_truth.attack_lines += 1;
+                        if w.spec.vector == Vector::Http {
+                            if let Some(o) = &obs {
+                                if let Some((method, path, ua)) =
+                                    http_request(bytes, o.payload_len as usize)
+                                {
+                                    if v4(o.dst) == web_server || w.target.contains(v4(o.dst)) {
+                                        let (status, size) = status_for(sec_impact, &mut log_rng);
+                                        let line = reports::AccessLogLine {
+                                            ts: it.ts_ns,
+                                            client: v4(o.src),
+                                            method: &method,
+                                            path: &path,
+                                            status,
+                                            bytes: size,
+                                            referer: "-",
+                                            user_agent: &ua,
+                                        };
+                                        reports::write_access_line(&line, host, &mut access)
+                                            .map_err(io_err(&log_path))?;
+                                        log_truth.lines += 1;
+                                        log_truth.attack_lines += 1;
+                                    }
                                 }
                             }
                         }
                     }
-                }
-                Tag::Scan { src } => {
-                    totals.scan_packets += 1;
-                    scan_sources.insert(Ipv4Addr::from(src));
+                    Tag::Scan { src } => {
+                        totals.scan_packets += 1;
+                        scan_sources.insert(Ipv4Addr::from(src));
+                    }
                 }
             }
-        }
-        if let Some(e) = write_err.take() {
-            return Err(e);
+            if let Some(e) = write_err.take() {
+                return Err(e);
+            }
         }
     }
     (opts.progress)(duration, duration);
@@ -826,7 +879,14 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
                 packets: w.packets,
                 bytes: w.bytes,
                 real_pps: spec.pps,
-                distinct_sources: w.seen.len() as u64,
+                distinct_sources: if w.spoof.is_some() {
+                    let mut v = w.spoof_srcs.clone();
+                    v.sort_unstable();
+                    v.dedup();
+                    v.len() as u64
+                } else {
+                    w.distinct
+                },
                 spoofed: w.spoof.is_some(),
                 source_kind: kind.to_string(),
                 botnet,
@@ -967,10 +1027,9 @@ fn emit_background(
     web_server: Ipv4Addr,
     sec_ns: u64,
     rng: &mut Rng,
-    frame: &mut Vec<u8>,
     arena: &mut Vec<u8>,
     items: &mut Vec<Item>,
-    push: &mut impl FnMut(&mut Vec<u8>, &[u8], u64, Tag, &mut Vec<Item>),
+    push: &mut impl FnMut(&Vec<u8>, usize, u64, Tag, &mut Vec<Item>),
 ) {
     let Some(k) = rng.weighted(weights) else {
         return;
@@ -982,13 +1041,13 @@ fn emit_background(
     } else {
         64 - 1
     };
-    frame.clear();
-    vectors::background_frame(kind, client, server, to_server, ttl, rng, frame);
+    let off = arena.len();
+    vectors::background_frame(kind, client, server, to_server, ttl, rng, arena);
     let web = to_server
         && server == web_server
         && matches!(kind, BackgroundKind::Https | BackgroundKind::Http);
-    let ts = sec_ns + rng.below(1_000_000_000);
-    push(arena, frame, ts, Tag::Background { web }, items);
+    let ts = sec_ns + rng.below(SLICE_NS);
+    push(arena, off, ts, Tag::Background { web }, items);
 }
 
 /// For each wave that overloaded the service, when the users' reports it causes peak: the
