@@ -31,18 +31,10 @@ use std::net::Ipv4Addr;
 pub const ROUTER_MAC: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x53, 0x01];
 /// MAC of the monitored host side: destination of arriving frames.
 pub const HOST_MAC: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x53, 0x02];
-/// EtherType of IPv4.
-pub const ETHERTYPE_IPV4: u16 = 0x0800;
-/// GRE protocol type / EtherType of Transparent Ethernet Bridging.
-pub const ETHERTYPE_TEB: u16 = 0x6558;
-/// IP protocol number of ICMP.
-pub const PROTO_ICMP: u8 = 1;
-/// IP protocol number of TCP.
-pub const PROTO_TCP: u8 = 6;
-/// IP protocol number of UDP.
-pub const PROTO_UDP: u8 = 17;
-/// IP protocol number of GRE.
-pub const PROTO_GRE: u8 = 47;
+pub use floodtrace_wire::link::ethertype::IPV4 as ETHERTYPE_IPV4;
+pub use floodtrace_wire::link::ethertype::TEB as ETHERTYPE_TEB;
+// Protocol numbers and EtherTypes are the decoder's own, so both sides agree by construction.
+pub use floodtrace_wire::transport::{PROTO_GRE, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 /// Length of an Ethernet II header.
 pub const ETH_LEN: usize = 14;
 /// Length of an IPv4 header without options.

@@ -41,6 +41,7 @@
 //! assert_eq!(obs.ts_ns, 1_000_500_000);
 //! ```
 
+mod bytes;
 pub mod capture;
 pub mod error;
 pub mod fuzzing;

@@ -1,5 +1,6 @@
 //! Transport headers (TCP, UDP, ICMP, SCTP/DCCP ports) and GRE decapsulation.
 
+use crate::bytes::{be16, be32};
 use crate::ip::{observe_ipv4, observe_ipv6, L4};
 use crate::link::{gre_payload, Payload};
 use crate::observe::{flag, Encap, Observation, TcpOptions};
@@ -33,16 +34,6 @@ pub mod tcp_flag {
     pub const ACK: u8 = 0x10;
     /// URG.
     pub const URG: u8 = 0x20;
-}
-
-#[inline]
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-#[inline]
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// Fill the transport fields of `obs` from the segment described by `l4`.
