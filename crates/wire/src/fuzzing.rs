@@ -148,3 +148,23 @@ pub fn resume(data: &[u8]) {
         }
     }
 }
+
+/// Peek at `data` as a TCP and as a UDP payload, with the ports taken from the first four
+/// bytes (so the port-hinted recognisers are reached) and the declared length from the
+/// next two (so cut payloads are exercised).
+///
+/// # Panics
+/// When a payload of more than zero bytes is reported as [`AppHint::None`](crate::peek::AppHint::None), or an empty
+/// one as anything else.
+pub fn peek(data: &[u8]) {
+    use crate::peek::{peek, AppHint};
+    use crate::transport::{PROTO_TCP, PROTO_UDP};
+    let (head, payload) = data.split_at_checked(6).unwrap_or((&[0; 6], data));
+    let sport = u16::from_be_bytes([head[0], head[1]]);
+    let dport = u16::from_be_bytes([head[2], head[3]]);
+    let declared = u16::from_be_bytes([head[4], head[5]]) as usize;
+    for proto in [PROTO_TCP, PROTO_UDP] {
+        let hint = peek(proto, sport, dport, payload, declared);
+        assert_eq!(hint == AppHint::None, payload.is_empty(), "{hint:?}");
+    }
+}

@@ -9,6 +9,8 @@
 //!   MPLS and PPPoE, Linux SLL/SLL2, raw IP, BSD loopback; IPv4 with options and fragments;
 //!   IPv6 with extension headers; TCP (flags, sequence, window, options), UDP, ICMP, GRE
 //!   with one level of decapsulation.
+//! - [`peek`] recognises the application payload (DNS, NTP, memcached, SSDP, CLDAP, SNMP,
+//!   CharGEN, WS-Discovery, Mirai's vse, HTTP, TLS, …) by content, as a small [`AppHint`].
 //! - [`observe_frame`] puts it together and returns a small `Copy` [`Observation`].
 //!
 //! Nothing here allocates per packet, and nothing panics on any input: every length taken
@@ -48,7 +50,9 @@ pub mod fuzzing;
 pub mod ip;
 pub mod link;
 pub mod observe;
+pub mod peek;
 pub mod transport;
 
 pub use error::{CaptureError, CaptureErrorKind, DecodeError, Layer};
 pub use observe::{observe_frame, Encap, Fragment, Frame, Observation, Origin};
+pub use peek::AppHint;

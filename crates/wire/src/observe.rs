@@ -4,7 +4,7 @@
 use core::net::IpAddr;
 
 use crate::error::DecodeError;
-use crate::{ip, link, transport};
+use crate::{ip, link, peek, transport};
 
 /// How an IP packet relates to fragmentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -150,6 +150,8 @@ pub struct Observation {
     pub sampling: u32,
     /// See [`flag`].
     pub flags: u16,
+    /// What the TCP/UDP payload was recognised as ([`peek::AppHint::None`] without one).
+    pub app: peek::AppHint,
 }
 
 impl Observation {
@@ -182,6 +184,7 @@ impl Observation {
             origin: Origin::Packet,
             sampling: 1,
             flags: 0,
+            app: peek::AppHint::None,
         }
     }
 }

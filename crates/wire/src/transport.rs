@@ -4,6 +4,7 @@ use crate::bytes::{be16, be32};
 use crate::ip::{observe_ipv4, observe_ipv6, L4};
 use crate::link::{gre_payload, Payload};
 use crate::observe::{flag, Encap, Observation, TcpOptions};
+use crate::peek;
 
 /// IP protocol number of ICMP.
 pub const PROTO_ICMP: u8 = 1;
@@ -62,6 +63,9 @@ pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool)
             obs.tcp_options = tcp_options(seg, hlen);
             if hlen > seg.len() {
                 obs.flags |= flag::L4_TRUNCATED;
+            } else if let Some(payload) = seg.get(hlen..).filter(|_| hlen >= 20) {
+                let full = obs.payload_len as usize;
+                obs.app = peek::peek(PROTO_TCP, obs.sport, obs.dport, payload, full);
             }
         }
         PROTO_UDP => {
@@ -72,6 +76,11 @@ pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool)
             obs.sport = be16(seg, 0);
             obs.dport = be16(seg, 2);
             obs.payload_len = l4.declared_len.saturating_sub(8).min(u16::MAX as usize) as u16;
+            // A first fragment's UDP length still names the whole datagram.
+            let full = (be16(seg, 4) as usize).saturating_sub(8);
+            let full = full.max(obs.payload_len as usize);
+            let payload = seg.get(8..).unwrap_or(&[]);
+            obs.app = peek::peek(PROTO_UDP, obs.sport, obs.dport, payload, full);
         }
         PROTO_SCTP | PROTO_DCCP => {
             if seg.len() < 4 {
