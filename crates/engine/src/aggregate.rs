@@ -411,6 +411,10 @@ pub struct Bucket {
     pub sizes: [u64; SIZE_EDGES.len() + 1],
     /// UDP source ports, binned by [`udp_port_bin`].
     pub udp_sports: SparseHist<UDP_PORT_BINS>,
+    /// Timestamp of the first packet (ns; `u64::MAX` when empty).
+    pub first_ns: u64,
+    /// Timestamp of the last packet (ns).
+    pub last_ns: u64,
 }
 
 impl Bucket {
@@ -418,6 +422,11 @@ impl Bucket {
     #[inline]
     pub fn add(&mut self, obs: &Observation, class: Class, src_key: u128) {
         let n = obs.packets;
+        if self.packets == 0 {
+            self.first_ns = obs.ts_ns;
+        }
+        self.first_ns = self.first_ns.min(obs.ts_ns);
+        self.last_ns = self.last_ns.max(obs.ts_ns);
         self.packets += n;
         self.bytes += obs.bytes;
         self.classes[class as usize] += n;
@@ -438,6 +447,14 @@ impl Bucket {
 
     /// Merge another bucket of the same destination and second.
     pub fn merge(&mut self, other: &Bucket) {
+        if other.packets > 0 {
+            self.first_ns = if self.packets == 0 {
+                other.first_ns
+            } else {
+                self.first_ns.min(other.first_ns)
+            };
+            self.last_ns = self.last_ns.max(other.last_ns);
+        }
         self.packets += other.packets;
         self.bytes += other.bytes;
         for (a, b) in self.classes.iter_mut().zip(other.classes) {

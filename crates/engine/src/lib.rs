@@ -29,5 +29,9 @@
 //! ```
 
 pub mod aggregate;
+pub mod classify;
+pub mod detect;
+pub mod fingerprint;
+pub mod incident;
 pub mod sketch;
 pub mod summary;

@@ -14,8 +14,8 @@ use clap::Parser;
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_engine::summary::top_destinations;
 use floodtrace_report::model::{
-    AnalysisReport, DestinationReport, ErrorReport, Generator, InputReport, TotalsReport,
-    SCHEMA_VERSION,
+    AnalysisReport, DestinationReport, ErrorReport, Generator, IncidentReport, InputReport,
+    TotalsReport, SCHEMA_VERSION,
 };
 
 use crate::analyze::{analyze_feed, InputOutcome};
@@ -188,12 +188,17 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
             DestinationReport::new(s, series)
         })
         .collect();
+    let incidents = floodtrace_engine::incident::find_incidents(
+        &merged,
+        &floodtrace_engine::detect::DetectConfig::default(),
+    );
     let report = AnalysisReport {
         schema_version: SCHEMA_VERSION,
         generator: Generator::default(),
         totals: TotalsReport::new(&inputs, &merged.totals(), merged.destination_count() as u64),
         inputs,
         destinations,
+        incidents: incidents.iter().map(IncidentReport::new).collect(),
     };
     let rendered = match args.format {
         Format::Text => floodtrace_report::text::render(&report),

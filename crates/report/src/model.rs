@@ -31,6 +31,130 @@ pub struct AnalysisReport {
     pub totals: TotalsReport,
     /// Busiest destinations, most packets first (ties: lower address first).
     pub destinations: Vec<DestinationReport>,
+    /// Detected incidents, in start order (ties: victim).
+    pub incidents: Vec<IncidentReport>,
+}
+
+/// One attack vector of a wave or incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct VectorReport {
+    /// Vector name (`syn_flood`, `ntp_reflection`, …; docs/FORMATS.md).
+    pub name: String,
+    /// Share of the excess packets (0–1, rounded to 4 digits).
+    pub share: f64,
+    /// Packets attributed to it.
+    pub packets: u64,
+    /// Dominant UDP source port of a `udp_flood` from one service port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_port: Option<u16>,
+}
+
+/// One wave of an incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaveReport {
+    /// First packet of the wave (RFC 3339).
+    pub start: String,
+    /// Last packet of the wave.
+    pub end: String,
+    /// First packet, ns since the epoch.
+    pub start_ns: u64,
+    /// Last packet, ns since the epoch.
+    pub end_ns: u64,
+    /// Most packets in one second.
+    pub peak_pps: u64,
+    /// Most bits in one second.
+    pub peak_bps: u64,
+    /// Packets to the victim during the wave.
+    pub packets: u64,
+    /// IP bytes.
+    pub bytes: u64,
+    /// Vectors of this wave.
+    pub vectors: Vec<VectorReport>,
+}
+
+/// One incident: a victim and its waves.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentReport {
+    /// 1-based id in start order.
+    pub id: u32,
+    /// Victim address, or prefix (`a.b.c.0/24`) for a flood spread over it.
+    pub victim: String,
+    /// Start of the first wave (RFC 3339).
+    pub start: String,
+    /// End of the last wave.
+    pub end: String,
+    /// Start, ns since the epoch.
+    pub start_ns: u64,
+    /// End, ns since the epoch.
+    pub end_ns: u64,
+    /// Waves in time order.
+    pub waves: Vec<WaveReport>,
+    /// Vectors over all waves, largest first.
+    pub vectors: Vec<VectorReport>,
+    /// Packets over all waves.
+    pub packets: u64,
+    /// IP bytes over all waves.
+    pub bytes: u64,
+    /// Estimated distinct sources.
+    pub distinct_sources: u64,
+    /// Relative standard error of `distinct_sources`.
+    pub distinct_sources_error: f64,
+    /// Heaviest sources.
+    pub top_sources: Vec<SourceCount>,
+}
+
+fn vector_reports(v: &[floodtrace_engine::classify::VectorShare]) -> Vec<VectorReport> {
+    v.iter()
+        .map(|x| VectorReport {
+            name: x.name.clone(),
+            share: (x.share * 10_000.0).round() / 10_000.0,
+            packets: x.packets,
+            source_port: x.source_port,
+        })
+        .collect()
+}
+
+impl IncidentReport {
+    /// Build from an engine incident.
+    pub fn new(i: &floodtrace_engine::incident::Incident) -> Self {
+        IncidentReport {
+            id: i.id,
+            victim: i.victim.clone(),
+            start: rfc3339_ns(i.start_ns()),
+            end: rfc3339_ns(i.end_ns()),
+            start_ns: i.start_ns(),
+            end_ns: i.end_ns(),
+            waves: i
+                .waves
+                .iter()
+                .map(|w| WaveReport {
+                    start: rfc3339_ns(w.start_ns),
+                    end: rfc3339_ns(w.end_ns),
+                    start_ns: w.start_ns,
+                    end_ns: w.end_ns,
+                    peak_pps: w.peak_pps,
+                    peak_bps: w.peak_bps,
+                    packets: w.packets,
+                    bytes: w.bytes,
+                    vectors: vector_reports(&w.vectors),
+                })
+                .collect(),
+            vectors: vector_reports(&i.vectors),
+            packets: i.packets,
+            bytes: i.bytes,
+            distinct_sources: i.distinct_sources,
+            distinct_sources_error: i.distinct_sources_error,
+            top_sources: i
+                .top_sources
+                .iter()
+                .map(|(a, e)| SourceCount {
+                    address: *a,
+                    packets: e.count,
+                    error: e.error,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Program name and version.

@@ -57,6 +57,30 @@ pub fn render(r: &AnalysisReport) -> String {
             .collect();
         let _ = writeln!(o, "protocols {}", parts.join(", "));
     }
+    if !r.incidents.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "incidents");
+        for i in &r.incidents {
+            let vectors: Vec<String> = i
+                .vectors
+                .iter()
+                .map(|v| format!("{} {:.0}%", v.name, v.share * 100.0))
+                .collect();
+            let peak = i.waves.iter().map(|w| w.peak_pps).max().unwrap_or(0);
+            let _ = writeln!(
+                o,
+                "  #{:<3} {:<20} {} → {}  {} wave(s), peak {} pps, {} sources; {}",
+                i.id,
+                i.victim,
+                &i.start[..19.min(i.start.len())],
+                &i.end[11..19.min(i.end.len())],
+                i.waves.len(),
+                group(peak),
+                group(i.distinct_sources),
+                vectors.join(", ")
+            );
+        }
+    }
     if !r.destinations.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(

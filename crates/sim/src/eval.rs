@@ -224,7 +224,7 @@ fn detect(truth: &Truth, incidents: &[Value]) -> Detection {
     for w in &truth.waves {
         let is_mirai = w.mirai_vector.is_some();
         mirai_waves += is_mirai as u64;
-        let mut best: Option<(usize, &Value, u64, u64)> = None;
+        let mut best: Option<(usize, &Value, u64, u64, &Value)> = None;
         for (i, inc) in incidents.iter().enumerate() {
             let victim = inc.get("victim").and_then(Value::as_str).unwrap_or("");
             if !victim_matches(w, victim) {
@@ -242,17 +242,23 @@ fn detect(truth: &Truth, incidents: &[Value]) -> Detection {
                 if a <= w.end_ns + MATCH_SLACK_NS && b + MATCH_SLACK_NS >= w.start_ns {
                     let dist = a.abs_diff(w.start_ns);
                     if best.is_none_or(|x| dist < x.2.abs_diff(w.start_ns)) {
-                        best = Some((i, inc, a, b));
+                        best = Some((i, inc, a, b, p));
                     }
                 }
             }
         }
-        let Some((i, inc, a, b)) = best else {
+        let Some((i, inc, a, b, part)) = best else {
             d.missed.push(w.name.clone());
             continue;
         };
         used[i] = true;
-        let reported_vector = inc
+        // The matched wave's own vectors when the report has them, else the incident's.
+        let with_vectors = if part.get("vectors").is_some() {
+            part
+        } else {
+            inc
+        };
+        let reported_vector = with_vectors
             .get("vectors")
             .and_then(Value::as_array)
             .and_then(|v| v.first())

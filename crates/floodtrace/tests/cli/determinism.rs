@@ -43,9 +43,11 @@ fn identical_across_threads(label: &str, chunk: Option<&str>, inputs: &[PathBuf]
 /// The document without the Space-Saving source lists, which may legitimately depend on
 /// the chunk size (`--chunk-bytes` help text).
 fn without_top_sources(mut v: Value) -> Value {
-    if let Some(ds) = v["destinations"].as_array_mut() {
-        for d in ds {
-            d.as_object_mut().expect("object").remove("top_sources");
+    for list in ["destinations", "incidents"] {
+        if let Some(ds) = v[list].as_array_mut() {
+            for d in ds {
+                d.as_object_mut().expect("object").remove("top_sources");
+            }
         }
     }
     v

@@ -1,0 +1,437 @@
+//! Detection: per-destination (and per-prefix) waves from per-second buckets.
+//!
+//! The detector is incremental: it is fed one second at a time, in time order, with that
+//! second's bucket (or nothing, for a silent second), and keeps per-target state — so the
+//! same code serves files (fed from the merged timelines) and live traffic (fed as seconds
+//! close). No clocks: time is the bucket's second.
+//!
+//! A second is *hot* when the rate is anomalous **and** the traffic's make-up changed:
+//! - rate: packets > max(`min_pps`, baseline × `rate_factor`, baseline + `deviations` × mean
+//!   absolute deviation), where the baseline and its deviation are EWMAs learned from
+//!   the target's own quiet seconds (frozen during a wave);
+//! - make-up: the total-variation distance between this second's traffic-class shares (or
+//!   packet-size shares) and the baseline's is at least `min_shift`. A flash crowd of real
+//!   users multiplies the usual traffic; a flood replaces it with something else.
+//!
+//! A wave starts after `start_seconds` hot seconds and ends after `end_seconds` seconds
+//! that are not hot (hysteresis). Its start and end are then refined to the first and last
+//! second in which the wave's dominant traffic class exceeds its baseline, since floods
+//! ramp up and down below the rate threshold.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Bucket, Class, SIZE_EDGES};
+
+/// Detector settings (all have defaults: `analyze` needs no configuration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Packets per second below which nothing is an attack.
+    pub min_pps: f64,
+    /// A hot second is at least this multiple of the baseline rate.
+    pub rate_factor: f64,
+    /// … and at least this many mean absolute deviations above it.
+    pub deviations: f64,
+    /// Smallest change of traffic make-up (total-variation distance, 0–1) for a hot second.
+    pub min_shift: f64,
+    /// Hot seconds needed to start a wave.
+    pub start_seconds: u32,
+    /// Seconds that are not hot needed to end a wave.
+    pub end_seconds: u32,
+    /// Waves against the same target closer than this form one incident.
+    pub incident_gap_seconds: u32,
+    /// Seconds of traffic used to learn a baseline before rate anomalies count fully.
+    pub warmup_seconds: u32,
+    /// During warm-up a hot second needs `min_pps` × this.
+    pub warmup_factor: f64,
+    /// EWMA weight of a new quiet second in the baseline.
+    pub baseline_alpha: f64,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            min_pps: 20.0,
+            rate_factor: 3.0,
+            deviations: 6.0,
+            min_shift: 0.3,
+            start_seconds: 1,
+            end_seconds: 3,
+            incident_gap_seconds: 60,
+            warmup_seconds: 10,
+            warmup_factor: 5.0,
+            baseline_alpha: 0.05,
+        }
+    }
+}
+
+const NC: usize = Class::COUNT;
+const NS: usize = SIZE_EDGES.len() + 1;
+
+/// One detected wave of one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectedWave {
+    /// First second of the wave (refined).
+    pub start_second: u64,
+    /// Last second of the wave (refined, inclusive).
+    pub end_second: u64,
+    /// First hot second (before refinement).
+    pub hot_start: u64,
+    /// Last hot second.
+    pub hot_end: u64,
+    /// Baseline packets per second when the wave began.
+    pub baseline_pps: f64,
+    /// Baseline class rates when the wave began (to subtract from the wave's counts).
+    pub baseline_classes: [f64; NC],
+}
+
+/// Learned state of one target.
+#[derive(Debug, Clone)]
+pub struct TargetDetector {
+    cfg: DetectConfig,
+    seen: u32,
+    base_pps: f64,
+    dev: f64,
+    base_classes: [f64; NC],
+    base_sizes: [f64; NS],
+    run_hot: u32,
+    run_quiet: u32,
+    current: Option<DetectedWave>,
+    /// Recent seconds (for start refinement): (second, per-class counts).
+    recent: std::collections::VecDeque<(u64, [u64; NC])>,
+    waves: Vec<DetectedWave>,
+}
+
+/// Seconds kept for start refinement.
+const LOOKBACK: usize = 30;
+
+fn tvd(a: &[f64], b: &[f64]) -> f64 {
+    let sa: f64 = a.iter().sum();
+    let sb: f64 = b.iter().sum();
+    if sa <= 0.0 || sb <= 0.0 {
+        return if sa <= 0.0 && sb <= 0.0 { 0.0 } else { 1.0 };
+    }
+    0.5 * a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x / sa - y / sb).abs())
+        .sum::<f64>()
+}
+
+impl TargetDetector {
+    /// A fresh detector.
+    pub fn new(cfg: DetectConfig) -> Self {
+        TargetDetector {
+            cfg,
+            seen: 0,
+            base_pps: 0.0,
+            dev: 0.0,
+            base_classes: [0.0; NC],
+            base_sizes: [0.0; NS],
+            run_hot: 0,
+            run_quiet: 0,
+            current: None,
+            recent: Default::default(),
+            waves: Vec::new(),
+        }
+    }
+
+    fn rate_threshold(&self) -> f64 {
+        if self.seen < self.cfg.warmup_seconds {
+            // Without a baseline yet, only a rate far above the floor counts: a capture that
+            // starts mid-attack is detected, ordinary first seconds are not.
+            return self.cfg.min_pps * self.cfg.warmup_factor;
+        }
+        (self.base_pps * self.cfg.rate_factor)
+            .max(self.base_pps + self.cfg.deviations * self.dev)
+            .max(self.cfg.min_pps)
+    }
+
+    /// Whether second with `b` would be hot against the current baseline.
+    pub fn is_hot(&self, b: &Bucket) -> bool {
+        if (b.packets as f64) <= self.rate_threshold() {
+            return false;
+        }
+        // A make-up learned from almost no traffic means nothing (and a benign surge needs
+        // usual traffic to multiply): below a quarter of the floor, rate alone decides.
+        if self.base_pps < self.cfg.min_pps / 4.0 {
+            return true;
+        }
+        let classes: Vec<f64> = b.classes.iter().map(|&c| c as f64).collect();
+        let sizes: Vec<f64> = b.sizes.iter().map(|&c| c as f64).collect();
+        let shift = tvd(&classes, &self.base_classes).max(tvd(&sizes, &self.base_sizes));
+        shift >= self.cfg.min_shift
+    }
+
+    fn learn(&mut self, b: Option<&Bucket>) {
+        let a = if self.seen < self.cfg.warmup_seconds {
+            // Plain average during warm-up, so the first seconds do not dominate.
+            1.0 / (self.seen as f64 + 1.0)
+        } else {
+            self.cfg.baseline_alpha
+        };
+        let pps = b.map_or(0.0, |b| b.packets as f64);
+        let err = (pps - self.base_pps).abs();
+        self.dev += a * (err - self.dev);
+        self.base_pps += a * (pps - self.base_pps);
+        for i in 0..NC {
+            let x = b.map_or(0.0, |b| b.classes[i] as f64);
+            self.base_classes[i] += a * (x - self.base_classes[i]);
+        }
+        for i in 0..NS {
+            let x = b.map_or(0.0, |b| b.sizes[i] as f64);
+            self.base_sizes[i] += a * (x - self.base_sizes[i]);
+        }
+        self.seen = self.seen.saturating_add(1);
+    }
+
+    /// Dominant class of the current wave's excess traffic so far.
+    fn dominant(&self, counts: &[u64; NC], base: &[f64; NC]) -> usize {
+        (0..NC)
+            .max_by(|&i, &j| {
+                let ei = counts[i] as f64 - base[i];
+                let ej = counts[j] as f64 - base[j];
+                ei.total_cmp(&ej).then(j.cmp(&i))
+            })
+            .unwrap_or(0)
+    }
+
+    /// Feed second `second` with its bucket (`None`: no packets in that second).
+    pub fn feed(&mut self, second: u64, b: Option<&Bucket>) {
+        let empty = Bucket::default();
+        let bucket = b.unwrap_or(&empty);
+        let hot = self.is_hot(bucket);
+        match &mut self.current {
+            None => {
+                if hot {
+                    self.run_hot += 1;
+                    if self.run_hot >= self.cfg.start_seconds {
+                        let start = second + 1 - self.run_hot as u64;
+                        self.current = Some(DetectedWave {
+                            start_second: start,
+                            end_second: second,
+                            hot_start: start,
+                            hot_end: second,
+                            baseline_pps: self.base_pps,
+                            baseline_classes: self.base_classes,
+                        });
+                        self.run_quiet = 0;
+                        self.refine_start(bucket);
+                    }
+                } else {
+                    self.run_hot = 0;
+                    self.learn(b);
+                }
+            }
+            Some(w) => {
+                if hot {
+                    w.hot_end = second;
+                    self.run_quiet = 0;
+                } else {
+                    self.run_quiet += 1;
+                    if self.run_quiet >= self.cfg.end_seconds {
+                        self.close();
+                    }
+                }
+            }
+        }
+        self.recent.push_back((second, bucket.classes));
+        if self.recent.len() > LOOKBACK {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Move the start back over the ramp: earlier seconds whose dominant-class traffic
+    /// already exceeded the baseline belong to the wave.
+    fn refine_start(&mut self, first_hot: &Bucket) {
+        let Some(w) = &mut self.current else { return };
+        let d = {
+            let base = w.baseline_classes;
+            let counts = first_hot.classes;
+            (0..NC)
+                .max_by(|&i, &j| {
+                    (counts[i] as f64 - base[i])
+                        .total_cmp(&(counts[j] as f64 - base[j]))
+                        .then(j.cmp(&i))
+                })
+                .unwrap_or(0)
+        };
+        let base = w.baseline_classes[d];
+        let margin = (3.0 * base.sqrt()).max(1.0);
+        let mut start = w.hot_start;
+        for (sec, counts) in self.recent.iter().rev() {
+            if *sec + 1 != start {
+                if *sec >= start {
+                    continue;
+                }
+                break;
+            }
+            if counts[d] as f64 > base + margin {
+                start = *sec;
+            } else {
+                break;
+            }
+        }
+        w.start_second = start;
+    }
+
+    fn close(&mut self) {
+        if let Some(mut w) = self.current.take() {
+            // The end is the last hot second, extended over trailing seconds whose
+            // dominant-class traffic still exceeds the baseline (the ramp down).
+            let mut counts = [0u64; NC];
+            for (sec, c) in &self.recent {
+                if *sec >= w.hot_start && *sec <= w.hot_end {
+                    for i in 0..NC {
+                        counts[i] += c[i];
+                    }
+                }
+            }
+            let d = self.dominant(&counts, &[0.0; NC]);
+            let base = w.baseline_classes[d];
+            let margin = (3.0 * base.sqrt()).max(1.0);
+            let mut end = w.hot_end;
+            for (sec, c) in &self.recent {
+                if *sec == end + 1 && c[d] as f64 > base + margin {
+                    end = *sec;
+                }
+            }
+            w.end_second = end;
+            self.waves.push(w);
+        }
+        self.run_hot = 0;
+        self.run_quiet = 0;
+    }
+
+    /// Close any open wave (end of input) and return all waves.
+    pub fn finish(mut self) -> Vec<DetectedWave> {
+        self.close();
+        self.waves
+    }
+}
+
+/// Run a detector over a sparse timeline (seconds without packets are fed as silent).
+///
+/// `since` is the first second of the whole analysed data: a target first seen later was
+/// silent until then, and that silence is its baseline (up to ten minutes of it is fed).
+pub fn detect_timeline(
+    cfg: &DetectConfig,
+    seconds: &[(u64, Bucket)],
+    since: u64,
+) -> Vec<DetectedWave> {
+    let mut d = TargetDetector::new(cfg.clone());
+    let Some(&(first, _)) = seconds.first() else {
+        return Vec::new();
+    };
+    let last = seconds.last().map_or(first, |e| e.0);
+    let mut it = seconds.iter().peekable();
+    let mut sec = since.max(first.saturating_sub(600)).min(first);
+    while sec <= last {
+        match it.peek() {
+            Some((s, b)) if *s == sec => {
+                d.feed(sec, Some(b));
+                it.next();
+                sec += 1;
+            }
+            Some((s, _)) => {
+                // Long silent gaps: feed them, but at most enough to close a wave and let
+                // the baseline decay; beyond that, silence changes nothing.
+                let gap_end = *s;
+                let feed_until = gap_end.min(sec + 600);
+                while sec < feed_until {
+                    d.feed(sec, None);
+                    sec += 1;
+                }
+                sec = gap_end;
+            }
+            None => break,
+        }
+    }
+    d.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(packets: u64, class: Class, size_bin: usize) -> Bucket {
+        let mut b = Bucket {
+            packets,
+            bytes: packets * 60,
+            ..Bucket::default()
+        };
+        b.classes[class as usize] = packets;
+        b.sizes[size_bin] = packets;
+        b
+    }
+
+    fn mixed(packets: u64) -> Bucket {
+        let mut b = Bucket {
+            packets,
+            ..Bucket::default()
+        };
+        b.classes[Class::TcpAck as usize] = packets * 7 / 10;
+        b.classes[Class::Udp as usize] = packets - packets * 7 / 10;
+        b.sizes[3] = packets / 2;
+        b.sizes[7] = packets - packets / 2;
+        b
+    }
+
+    #[test]
+    fn wave_opens_after_n_hot_seconds_and_closes_after_m_quiet() {
+        let cfg = DetectConfig {
+            start_seconds: 2,
+            end_seconds: 3,
+            ..DetectConfig::default()
+        };
+        let mut s: Vec<(u64, Bucket)> = (0..60).map(|t| (t, mixed(10))).collect();
+        for t in 60..90 {
+            s.push((t, bucket(500, Class::TcpSyn, 0)));
+        }
+        for t in 90..150 {
+            s.push((t, mixed(10)));
+        }
+        let w = detect_timeline(&cfg, &s, 0);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!((w[0].hot_start, w[0].hot_end), (60, 89));
+        assert_eq!((w[0].start_second, w[0].end_second), (60, 89));
+        // One hot second is not enough with start_seconds = 2.
+        let mut s2: Vec<(u64, Bucket)> = (0..60).map(|t| (t, mixed(10))).collect();
+        s2.push((60, bucket(500, Class::TcpSyn, 0)));
+        s2.extend((61..100).map(|t| (t, mixed(10))));
+        assert!(detect_timeline(&cfg, &s2, 0).is_empty());
+    }
+
+    #[test]
+    fn flash_crowd_of_the_usual_traffic_is_not_an_attack() {
+        let mut s: Vec<(u64, Bucket)> = (0..60).map(|t| (t, mixed(10))).collect();
+        s.extend((60..120).map(|t| (t, mixed(80))));
+        s.extend((120..180).map(|t| (t, mixed(10))));
+        assert!(detect_timeline(&DetectConfig::default(), &s, 0).is_empty());
+    }
+
+    #[test]
+    fn ramp_is_included_by_refinement() {
+        let mut s: Vec<(u64, Bucket)> = (0..60).map(|t| (t, mixed(10))).collect();
+        // Ramp 2, 6, 12, 18 SYN pps: below the rate threshold (30) at first.
+        for (i, r) in [2u64, 6, 12, 18, 200, 200, 200].iter().enumerate() {
+            let mut b = mixed(10);
+            b.packets += r;
+            b.classes[Class::TcpSyn as usize] += r;
+            b.sizes[0] += r;
+            s.push((60 + i as u64, b));
+        }
+        s.extend((67..120).map(|t| (t, mixed(10))));
+        let w = detect_timeline(&DetectConfig::default(), &s, 0);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].start_second <= 61, "{w:?}");
+    }
+
+    #[test]
+    fn attack_without_baseline_is_detected() {
+        let s = vec![(100u64, bucket(26_000, Class::TcpSyn, 0))];
+        let w = detect_timeline(&DetectConfig::default(), &s, 100);
+        assert_eq!(w.len(), 1);
+        assert_eq!((w[0].start_second, w[0].end_second), (100, 100));
+    }
+}
