@@ -445,6 +445,28 @@ impl Bucket {
         }
     }
 
+    /// Merge only the counters of another bucket (see [`Timeline::merge_counts_from`]).
+    pub fn merge_counts(&mut self, other: &Bucket) {
+        if other.packets > 0 {
+            self.first_ns = if self.packets == 0 {
+                other.first_ns
+            } else {
+                self.first_ns.min(other.first_ns)
+            };
+            self.last_ns = self.last_ns.max(other.last_ns);
+        }
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        for (a, b) in self.classes.iter_mut().zip(other.classes) {
+            *a += b;
+        }
+        self.fragments += other.fragments;
+        self.encapsulated += other.encapsulated;
+        for (a, b) in self.sizes.iter_mut().zip(other.sizes) {
+            *a += b;
+        }
+    }
+
     /// Merge another bucket of the same destination and second.
     pub fn merge(&mut self, other: &Bucket) {
         if other.packets > 0 {
@@ -510,6 +532,21 @@ impl Timeline {
                     Err(i) => self.seconds.insert(i, (second, b)),
                 },
             }
+        }
+    }
+
+    /// Merge another timeline of the same target without taking it over.
+    pub fn merge_from(&mut self, other: &Timeline) {
+        for (second, b) in &other.seconds {
+            self.bucket_mut(*second).merge(b);
+        }
+    }
+
+    /// Merge only the counters (packets, bytes, classes, sizes, fragments, time span) of
+    /// another timeline: all detection needs, without the cost of merging sketches.
+    pub fn merge_counts_from(&mut self, other: &Timeline) {
+        for (second, b) in &other.seconds {
+            self.bucket_mut(*second).merge_counts(b);
         }
     }
 

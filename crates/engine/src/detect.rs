@@ -102,6 +102,10 @@ pub struct TargetDetector {
     waves: Vec<DetectedWave>,
 }
 
+/// Share of flood-shaped traffic (anything but TCP ACKs and unknown protocols) a second
+/// needs to be hot before the target has a baseline.
+const WARMUP_FLOOD_SHARE: f64 = 0.8;
+
 /// Seconds kept for start refinement.
 const LOOKBACK: usize = 30;
 
@@ -151,6 +155,15 @@ impl TargetDetector {
     pub fn is_hot(&self, b: &Bucket) -> bool {
         if (b.packets as f64) <= self.rate_threshold() {
             return false;
+        }
+        if self.seen < self.cfg.warmup_seconds {
+            // No history: busy normal traffic and a flood already under way look alike by
+            // rate. Established traffic is mostly TCP ACKs (both ways); a flood is not. So
+            // without a baseline, only flood-shaped traffic counts (an ACK flood present
+            // from the first second is found once a baseline exists, not before).
+            let floody =
+                b.packets - b.classes[Class::TcpAck as usize] - b.classes[Class::Other as usize];
+            return floody as f64 >= WARMUP_FLOOD_SHARE * b.packets as f64;
         }
         // A make-up learned from almost no traffic means nothing (and a benign surge needs
         // usual traffic to multiply): below a quarter of the floor, rate alone decides.

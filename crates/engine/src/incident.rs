@@ -131,7 +131,7 @@ pub fn find_incidents(agg: &Aggregator, cfg: &DetectConfig) -> Vec<Incident> {
     // Single-address waves as (prefix key, start, end, packets), to tell a flood on one
     // address (which shows in its prefix too) from one spread over the prefix.
     let mut single: Vec<(u128, u64, u64, u64)> = Vec::new();
-    let mut prefixes: BTreeMap<(u128, u8), Timeline> = BTreeMap::new();
+    let mut prefixes: BTreeMap<(u128, u8), Vec<&Timeline>> = BTreeMap::new();
     let since = agg.totals().first_ns / 1_000_000_000;
     for (addr, tl) in agg.destinations() {
         let (net, len) = prefix_of(addr);
@@ -151,9 +151,17 @@ pub fn find_incidents(agg: &Aggregator, cfg: &DetectConfig) -> Vec<Incident> {
                 out.push(build(addr.to_string(), &tl.seconds, g));
             }
         }
-        prefixes.entry((net, len)).or_default().merge(tl.clone());
+        prefixes.entry((net, len)).or_default().push(tl);
     }
-    for ((net, len), tl) in prefixes {
+    for ((net, len), members) in prefixes {
+        // One address cannot be carpet-bombed; its own detection covers it.
+        if members.len() < 2 {
+            continue;
+        }
+        let mut tl = Timeline::default();
+        for m in &members {
+            tl.merge_counts_from(m);
+        }
         let peak = tl.seconds.iter().map(|e| e.1.packets).max().unwrap_or(0);
         if peak as f64 <= cfg.min_pps {
             continue;
@@ -168,9 +176,17 @@ pub fn find_incidents(agg: &Aggregator, cfg: &DetectConfig) -> Vec<Incident> {
                 })
             })
             .collect();
+        if waves.is_empty() {
+            continue;
+        }
+        // A wave is spread over this prefix: now merge its sources and histograms too.
+        let mut full = Timeline::default();
+        for m in &members {
+            full.merge_from(m);
+        }
         let prefix_addr = key_addr(net);
         for g in groups(&waves, cfg.incident_gap_seconds) {
-            out.push(build(format!("{prefix_addr}/{len}"), &tl.seconds, g));
+            out.push(build(format!("{prefix_addr}/{len}"), &full.seconds, g));
         }
     }
     out.sort_by(|a, b| {

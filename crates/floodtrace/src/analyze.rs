@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_wire::capture::{CaptureFormat, ReaderState, Record, RecordReader};
-use floodtrace_wire::{observe_frame, CaptureError, CaptureErrorKind, DecodeError, Frame};
+use floodtrace_wire::{observe_frame_with, CaptureError, CaptureErrorKind, DecodeError, Frame};
 
 use crate::sources::file::{Chunk, Feed};
 
@@ -186,7 +186,8 @@ impl ChunkWork {
             Ok(rec) => {
                 self.counts.records += 1;
                 self.counts.wire_bytes += rec.wire_len as u64;
-                match observe_frame(rec.link_type, rec.data, rec.ts_ns, rec.wire_len) {
+                // No payload peek: nothing downstream reads `Observation::app` yet.
+                match observe_frame_with(rec.link_type, rec.data, rec.ts_ns, rec.wire_len, false) {
                     Ok(Frame::Ip(obs)) => {
                         self.counts.ip_records += 1;
                         self.agg.add(&obs);

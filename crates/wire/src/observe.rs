@@ -216,6 +216,23 @@ pub fn observe_frame(
     ts_ns: u64,
     wire_len: u32,
 ) -> Result<Frame, DecodeError> {
+    observe_frame_with(link_type, data, ts_ns, wire_len, true)
+}
+
+/// [`observe_frame`], choosing whether to classify the payload ([`Observation::app`]).
+/// The payload peek costs about a third of the decode on a random-payload flood, so hot
+/// paths that do not use `app` pass `false`.
+///
+/// # Errors
+/// As [`observe_frame`].
+#[inline]
+pub fn observe_frame_with(
+    link_type: u16,
+    data: &[u8],
+    ts_ns: u64,
+    wire_len: u32,
+    peek: bool,
+) -> Result<Frame, DecodeError> {
     let net = link::network_layer(link_type, data)?;
     let (mut obs, l4) = match net.payload {
         link::Payload::Ipv4(at) => ip::observe_ipv4(data, at, ts_ns)?,
@@ -228,7 +245,7 @@ pub fn observe_frame(
         obs.flags |= flag::IP_LENGTH_MISMATCH;
     }
     if obs.fragment != Fragment::Later {
-        transport::observe_l4(data, l4, &mut obs, true);
+        transport::observe_l4(data, l4, &mut obs, true, peek);
     }
     Ok(Frame::Ip(obs))
 }

@@ -41,8 +41,11 @@ pub mod tcp_flag {
 ///
 /// Never fails: a header cut short sets [`flag::L4_TRUNCATED`] and keeps what was read.
 /// With `decapsulate`, a GRE payload is decoded one level deep into [`Observation::inner`].
+///
+/// With `peek`, the payload is also classified by content into [`Observation::app`]
+/// (see [`crate::peek`]); without, `app` stays `AppHint::None` and the cost is saved.
 #[inline]
-pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool) {
+pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool, peek: bool) {
     let seg = data.get(l4.at..l4.end).unwrap_or(&[]);
     match obs.proto {
         PROTO_TCP => {
@@ -63,7 +66,7 @@ pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool)
             obs.tcp_options = tcp_options(seg, hlen);
             if hlen > seg.len() {
                 obs.flags |= flag::L4_TRUNCATED;
-            } else if let Some(payload) = seg.get(hlen..).filter(|_| hlen >= 20) {
+            } else if let Some(payload) = seg.get(hlen..).filter(|_| peek && hlen >= 20) {
                 let full = obs.payload_len as usize;
                 obs.app = peek::peek(PROTO_TCP, obs.sport, obs.dport, payload, full);
             }
@@ -79,8 +82,10 @@ pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool)
             // A first fragment's UDP length still names the whole datagram.
             let full = (be16(seg, 4) as usize).saturating_sub(8);
             let full = full.max(obs.payload_len as usize);
-            let payload = seg.get(8..).unwrap_or(&[]);
-            obs.app = peek::peek(PROTO_UDP, obs.sport, obs.dport, payload, full);
+            if peek {
+                let payload = seg.get(8..).unwrap_or(&[]);
+                obs.app = peek::peek(PROTO_UDP, obs.sport, obs.dport, payload, full);
+            }
         }
         PROTO_SCTP | PROTO_DCCP => {
             if seg.len() < 4 {
@@ -213,7 +218,7 @@ fn gre(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool) {
         obs.encap = Encap::GreIp;
     }
     if inner.fragment != crate::observe::Fragment::Later {
-        observe_l4(outer, inner_l4, &mut inner, false);
+        observe_l4(outer, inner_l4, &mut inner, false, false);
     }
     // A cut inner transport header is a cut like a cut inner IP header (above): without
     // the flag, inner ports of 0 would be indistinguishable from ports not captured.
