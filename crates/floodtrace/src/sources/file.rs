@@ -137,8 +137,10 @@ pub struct StreamFeed {
     eof: bool,
 }
 
-/// Bytes asked of the stream per read.
-const STREAM_BLOCK: usize = 1 << 20;
+/// Bytes asked of the stream per read. Small enough that a block is still in the L2 cache
+/// when the decoder walks it right after the copy (10 M-packet bench, one thread: 1.13 s
+/// with 1 MiB blocks, 1.08 s with 256 or 512 KiB).
+const STREAM_BLOCK: usize = 256 << 10;
 
 impl StreamFeed {
     /// Wrap a reader.
