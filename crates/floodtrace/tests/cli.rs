@@ -8,6 +8,8 @@
 mod capinfos;
 #[path = "cli/damage.rs"]
 mod damage;
+#[path = "cli/detection.rs"]
+mod detection;
 #[path = "cli/determinism.rs"]
 mod determinism;
 #[path = "cli/inputs.rs"]
