@@ -277,6 +277,45 @@ pub fn udp_bin_port(bin: u16) -> u16 {
 }
 
 #[cfg(test)]
+mod merge_tests {
+    use super::*;
+    use floodtrace_wire::Observation;
+
+    #[test]
+    fn merging_two_halves_equals_one_bucket() {
+        let obs: Vec<Observation> = (0..40u32)
+            .map(|i| {
+                let src = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i % 7));
+                let mut o = Observation::new(1_000 + i as u64, src, "192.0.2.1".parse().unwrap());
+                o.proto = if i % 3 == 0 { 17 } else { 6 };
+                o.tcp_flags = 0x02;
+                o.sport = 53;
+                o.ttl = 50 + (i % 5) as u8;
+                o.ip_len = 60 + 100 * (i % 4);
+                o.bytes = o.ip_len as u64;
+                o
+            })
+            .collect();
+        let mut whole = Bucket::default();
+        let mut a = Bucket::default();
+        let mut b = Bucket::default();
+        for (i, o) in obs.iter().enumerate() {
+            let class = Class::of(o);
+            whole.add(o, class, addr_key(o.src));
+            if i < 20 { &mut a } else { &mut b }.add(o, class, addr_key(o.src));
+        }
+        a.merge(&b);
+        assert_eq!(a.packets, whole.packets);
+        assert_eq!(a.classes, whole.classes);
+        assert_eq!(a.sizes, whole.sizes);
+        assert_eq!(a.ttl.entries(), whole.ttl.entries());
+        assert_eq!(a.udp_sports.entries(), whole.udp_sports.entries());
+        assert_eq!((a.first_ns, a.last_ns), (whole.first_ns, whole.last_ns));
+        assert_eq!(a.sources.count(), whole.sources.count());
+    }
+}
+
+#[cfg(test)]
 mod port_bin_tests {
     use super::*;
 
@@ -469,27 +508,10 @@ impl Bucket {
 
     /// Merge another bucket of the same destination and second.
     pub fn merge(&mut self, other: &Bucket) {
-        if other.packets > 0 {
-            self.first_ns = if self.packets == 0 {
-                other.first_ns
-            } else {
-                self.first_ns.min(other.first_ns)
-            };
-            self.last_ns = self.last_ns.max(other.last_ns);
-        }
-        self.packets += other.packets;
-        self.bytes += other.bytes;
-        for (a, b) in self.classes.iter_mut().zip(other.classes) {
-            *a += b;
-        }
-        self.fragments += other.fragments;
-        self.encapsulated += other.encapsulated;
+        self.merge_counts(other);
         self.sources.merge(&other.sources);
         self.top_sources.merge(&other.top_sources);
         self.ttl.merge(&other.ttl);
-        for (a, b) in self.sizes.iter_mut().zip(other.sizes) {
-            *a += b;
-        }
         self.udp_sports.merge(&other.udp_sports);
     }
 }

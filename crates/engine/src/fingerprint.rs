@@ -435,11 +435,8 @@ fn http_context(o: &Observation) -> bool {
 
 /// A bijective 64-bit mixer (splitmix64 finaliser): distinct inputs give distinct keys.
 #[inline]
-fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+fn mix64(z: u64) -> u64 {
+    crate::sketch::hash128(z as u128, 0)
 }
 
 #[inline]

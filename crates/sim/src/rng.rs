@@ -11,6 +11,13 @@ pub struct Rng {
     s: [u64; 4],
 }
 
+/// The splitmix64 finaliser of `z`: a fast, well-mixed 64-bit hash.
+#[inline]
+pub fn mix64(z: u64) -> u64 {
+    let mut x = z;
+    splitmix64(&mut x)
+}
+
 fn splitmix64(x: &mut u64) -> u64 {
     *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     let mut z = *x;

@@ -45,7 +45,7 @@ use std::io::Write as _;
 use std::net::Ipv4Addr;
 
 use crate::packet::*;
-use crate::rng::Rng;
+use crate::rng::{mix64, Rng};
 
 /// An attack vector (or the Mirai telnet scanner) the simulator can emit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
@@ -294,14 +294,6 @@ const MTU_PAYLOAD: usize = 1480;
 const LINUX_SYN_WINDOW: u16 = 64240;
 /// Linux's window after the handshake with window scale 7 (64240 >> 7, rounded up).
 const LINUX_EST_WINDOW: u16 = 502;
-
-#[inline]
-fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 /// Linux ephemeral port range 32768..=60999.
 #[inline]
