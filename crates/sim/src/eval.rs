@@ -316,8 +316,19 @@ fn detect(truth: &Truth, incidents: &[Value]) -> Detection {
         });
     }
     for (i, inc) in incidents.iter().enumerate() {
-        if !used[i] {
-            let victim = inc.get("victim").and_then(Value::as_str).unwrap_or("?");
+        if used[i] {
+            continue;
+        }
+        let victim = inc.get("victim").and_then(Value::as_str).unwrap_or("?");
+        // A flood sent through several hosts (water torture through resolvers) shows as one
+        // incident per host: those at a wave's `sent_to` during the wave belong to it.
+        let (start, end) = (time_ns(inc, "start"), time_ns(inc, "end"));
+        let part_of_wave = truth.waves.iter().any(|w| {
+            w.sent_to.iter().any(|s| s == victim)
+                && matches!((start, end), (Some(a), Some(b))
+                    if a <= w.end_ns + MATCH_SLACK_NS && b + MATCH_SLACK_NS >= w.start_ns)
+        });
+        if !part_of_wave {
             d.spurious.push(victim.to_string());
         }
     }

@@ -109,3 +109,14 @@ fn flash_crowd_is_not_an_attack() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 detected, 0 missed, 0 spurious"), "{out}");
 }
+
+#[test]
+fn water_torture_incidents_at_its_resolvers_are_not_spurious() {
+    // The bots query four public resolvers; each shows as an incident of its own, and all
+    // of them belong to the one wave (truth `sent_to`).
+    let (code, out) = simulate_and_eval(
+        "dns-water-torture",
+        &["--min-recall", "1", "--max-spurious", "0"],
+    );
+    assert_eq!(code, 0, "{out}");
+}
