@@ -704,6 +704,12 @@ impl Aggregator {
         self.last = None;
     }
 
+    /// Timestamp of the earliest observation (ns; `u64::MAX` when empty), without summing
+    /// the buckets as [`Aggregator::totals`] does.
+    pub fn first_ns(&self) -> u64 {
+        self.totals.first_ns
+    }
+
     /// Totals so far (sums over every bucket: call once, not per packet).
     pub fn totals(&self) -> Totals {
         let mut t = self.totals;

@@ -198,17 +198,6 @@ impl TargetDetector {
         self.seen = self.seen.saturating_add(1);
     }
 
-    /// Dominant class of the current wave's excess traffic so far.
-    fn dominant(&self, counts: &[u64; NC], base: &[f64; NC]) -> usize {
-        (0..NC)
-            .max_by(|&i, &j| {
-                let ei = counts[i] as f64 - base[i];
-                let ej = counts[j] as f64 - base[j];
-                ei.total_cmp(&ej).then(j.cmp(&i))
-            })
-            .unwrap_or(0)
-    }
-
     /// Feed second `second` with its bucket (`None`: no packets in that second).
     pub fn feed(&mut self, second: u64, b: Option<&Bucket>) {
         let empty = Bucket::default();
@@ -258,17 +247,7 @@ impl TargetDetector {
     /// already exceeded the baseline belong to the wave.
     fn refine_start(&mut self, first_hot: &Bucket) {
         let Some(w) = &mut self.current else { return };
-        let d = {
-            let base = w.baseline_classes;
-            let counts = first_hot.classes;
-            (0..NC)
-                .max_by(|&i, &j| {
-                    (counts[i] as f64 - base[i])
-                        .total_cmp(&(counts[j] as f64 - base[j]))
-                        .then(j.cmp(&i))
-                })
-                .unwrap_or(0)
-        };
+        let d = dominant(&first_hot.classes, &w.baseline_classes);
         let base = w.baseline_classes[d];
         let margin = (3.0 * base.sqrt()).max(1.0);
         let mut start = w.hot_start;
@@ -300,7 +279,7 @@ impl TargetDetector {
                     }
                 }
             }
-            let d = self.dominant(&counts, &[0.0; NC]);
+            let d = dominant(&counts, &[0.0; NC]);
             let base = w.baseline_classes[d];
             let margin = (3.0 * base.sqrt()).max(1.0);
             let mut end = w.hot_end;
@@ -321,6 +300,17 @@ impl TargetDetector {
         self.close();
         self.waves
     }
+}
+
+/// The class whose `counts` exceed `base` the most (ties: the lower class).
+fn dominant(counts: &[u64; NC], base: &[f64; NC]) -> usize {
+    (0..NC)
+        .max_by(|&i, &j| {
+            (counts[i] as f64 - base[i])
+                .total_cmp(&(counts[j] as f64 - base[j]))
+                .then(j.cmp(&i))
+        })
+        .unwrap_or(0)
 }
 
 /// Run a detector over a sparse timeline (seconds without packets are fed as silent).

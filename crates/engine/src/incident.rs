@@ -132,7 +132,7 @@ pub fn find_incidents(agg: &Aggregator, cfg: &DetectConfig) -> Vec<Incident> {
     // address (which shows in its prefix too) from one spread over the prefix.
     let mut single: Vec<(u128, u64, u64, u64)> = Vec::new();
     let mut prefixes: BTreeMap<(u128, u8), Vec<&Timeline>> = BTreeMap::new();
-    let since = agg.totals().first_ns / 1_000_000_000;
+    let since = agg.first_ns() / 1_000_000_000;
     for (addr, tl) in agg.destinations() {
         let (net, len) = prefix_of(addr);
         // Only targets that ever reach the floor can be hot; most destinations never do.

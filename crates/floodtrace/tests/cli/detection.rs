@@ -1,7 +1,7 @@
 //! Detection and classification (issue 5, first slice): real captures are classified as what
 //! they are, and simulated waves are found at the right time.
 
-use crate::support::{analyze_json, data_file, run, shared_data, TempDir};
+use crate::support::{analyze_json, analyze_to, data_file, run, simulate, TempDir};
 
 /// The first incident's victim and top vector (with its source port, if any).
 fn top_incident(rel: &str) -> (String, String, Option<u64>) {
@@ -54,28 +54,11 @@ fn real_amplification_captures_name_their_protocol() {
 }
 
 fn simulate_and_eval(name: &str, extra: &[&str]) -> (i32, String) {
-    let geo = shared_data().join("geo/ipinfo_ip_country_asn_sample.mmdb");
     let dir = TempDir::new(&format!("detect-{name}"));
-    let out = dir.path().display().to_string();
-    run([
-        "simulate",
-        name,
-        "-o",
-        &out,
-        "--geo",
-        &geo.display().to_string(),
-    ])
-    .expect_code(0);
-    let report = dir.path().join("r.json").display().to_string();
-    run([
-        "analyze",
-        "-f",
-        "json",
-        "-o",
-        &report,
-        &dir.path().join("capture.pcap").display().to_string(),
-    ])
-    .expect_code(0);
+    simulate(name, None, dir.path());
+    let report = dir.path().join("r.json");
+    analyze_to(&report, &dir.path().join("capture.pcap"));
+    let report = report.display().to_string();
     let truth = dir.path().join("truth.json").display().to_string();
     let mut args = vec!["eval", "--truth", truth.as_str(), report.as_str()];
     args.extend_from_slice(extra);

@@ -7,18 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{run, shared_data, TempDir};
-
-/// The small geo database the tests draw sources from.
-fn sample_geo() -> PathBuf {
-    let p = shared_data().join("geo/ipinfo_ip_country_asn_sample.mmdb");
-    assert!(
-        p.is_file(),
-        "../shared/data is missing: {} not found",
-        p.display()
-    );
-    p
-}
+use crate::support::{analyze_to, run, simulate, TempDir};
 
 const BUILTINS: [&str; 9] = [
     "x-outage",
@@ -31,25 +20,6 @@ const BUILTINS: [&str; 9] = [
     "pulse-waves",
     "quiet",
 ];
-
-fn simulate(name: &str, seed: Option<u64>, out: &Path) -> Value {
-    let geo = sample_geo();
-    let mut args = vec![
-        "simulate".to_string(),
-        name.to_string(),
-        "-o".into(),
-        out.display().to_string(),
-        "--geo".into(),
-        geo.display().to_string(),
-    ];
-    if let Some(s) = seed {
-        args.push("--seed".into());
-        args.push(s.to_string());
-    }
-    run(&args).expect_code(0);
-    let text = std::fs::read_to_string(out.join("truth.json")).expect("truth.json written");
-    serde_json::from_str(&text).expect("truth.json is JSON")
-}
 
 fn tshark(args: &[&str]) -> String {
     let out = Command::new("tshark")
@@ -310,15 +280,7 @@ fn check_builtin(name: &str) {
     }
 
     let report = dir.path().join("report.json");
-    run([
-        "analyze",
-        "--format",
-        "json",
-        "-o",
-        &report.display().to_string(),
-        &cap.display().to_string(),
-    ])
-    .expect_code(0);
+    analyze_to(&report, &cap);
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
     assert_eq!(
@@ -361,15 +323,7 @@ fn eval_fails_below_threshold() {
     // A report of another capture: totals differ, so a zero-tolerance eval must fail.
     let other = crate::support::data_file("pcap/misc/ndpi_xss.pcap");
     let report = dir.path().join("other.json");
-    run([
-        "analyze",
-        "--format",
-        "json",
-        "-o",
-        &report.display().to_string(),
-        &other.display().to_string(),
-    ])
-    .expect_code(0);
+    analyze_to(&report, &other);
     let r = run([
         "eval",
         "--truth",

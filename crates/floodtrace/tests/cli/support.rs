@@ -427,3 +427,48 @@ pub fn without_paths(mut v: Value) -> Value {
     }
     v
 }
+
+/// The small geo database the simulator tests draw sources from.
+pub fn sample_geo() -> PathBuf {
+    let p = shared_data().join("geo/ipinfo_ip_country_asn_sample.mmdb");
+    assert!(
+        p.is_file(),
+        "../shared/data is missing: {} not found",
+        p.display()
+    );
+    p
+}
+
+/// `floodtrace simulate NAME -o OUT` with the sample geo database (and `--seed` when
+/// given); returns the truth.json it wrote.
+pub fn simulate(name: &str, seed: Option<u64>, out: &Path) -> Value {
+    let geo = sample_geo();
+    let mut args = vec![
+        "simulate".to_string(),
+        name.to_string(),
+        "-o".into(),
+        out.display().to_string(),
+        "--geo".into(),
+        geo.display().to_string(),
+    ];
+    if let Some(s) = seed {
+        args.push("--seed".into());
+        args.push(s.to_string());
+    }
+    run(&args).expect_code(0);
+    let text = std::fs::read_to_string(out.join("truth.json")).expect("truth.json written");
+    serde_json::from_str(&text).expect("truth.json is JSON")
+}
+
+/// `floodtrace analyze --format json -o REPORT INPUT`, which must read INPUT completely.
+pub fn analyze_to(report: &Path, input: &Path) {
+    run([
+        "analyze",
+        "--format",
+        "json",
+        "-o",
+        &report.display().to_string(),
+        &input.display().to_string(),
+    ])
+    .expect_code(0);
+}
