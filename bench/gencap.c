@@ -1,7 +1,11 @@
 /*
  * gencap: deterministic synthetic DDoS capture for the floodtrace benchmark.
  *
- *   gencap OUTPUT.pcap PACKETS [SEED]
+ *   gencap OUTPUT.pcap PACKETS [SEED [SOURCES]]
+ *
+ * SOURCES cycles the flood's sources through a pool of that many addresses instead of a
+ * fresh random one per packet (for the memory benchmark: same packets, time span and
+ * destinations, a different number of distinct sources).
  *
  * Writes a classic pcap (little-endian, microsecond timestamps, linktype
  * Ethernet) holding a flood from uniformly random IPv4 sources to one victim
@@ -92,6 +96,31 @@ static uint32_t random_source(void)
 		if (o == 0 || o == 10 || o == 127 || o >= 224)
 			continue;
 		return a;
+	}
+}
+
+/* Flood sources drawn from a fixed pool of this many addresses (0 = every packet a
+ * fresh random source). The memory benchmark holds packets, time span and
+ * destinations fixed and varies only the number of distinct sources. */
+static uint64_t source_pool;
+static uint64_t pool_next; /* the pool is cycled through in order: n packets, min(n, pool) sources */
+
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static uint32_t pool_source(uint64_t i)
+{
+	uint64_t h = mix64(i + 0x9E3779B97F4A7C15ull);
+	for (;;) {
+		uint32_t a = (uint32_t)h;
+		uint8_t o = a >> 24;
+		if (!(o == 0 || o == 10 || o == 127 || o >= 224))
+			return a;
+		h = mix64(h);
 	}
 }
 
@@ -249,7 +278,7 @@ static uint32_t build_frame(uint8_t *buf)
 
 	if (below(100) < 85) {
 		dst = VICTIM;
-		src = random_source();
+		src = source_pool ? pool_source(pool_next++ % source_pool) : random_source();
 		if (below(100) < 55) {
 			/* SYN flood: minimal frames (54 bytes of headers padded to
 			 * the 60-byte Ethernet minimum), the worst case for
@@ -373,8 +402,8 @@ static uint32_t build_frame(uint8_t *buf)
 
 int main(int argc, char **argv)
 {
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: %s OUTPUT.pcap PACKETS [SEED]\n", argv[0]);
+	if (argc < 3 || argc > 5) {
+		fprintf(stderr, "usage: %s OUTPUT.pcap PACKETS [SEED [SOURCES]]\n", argv[0]);
 		return 2;
 	}
 	char *end;
@@ -385,7 +414,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	uint64_t seed = 0x666C6F6F64ull; /* "flood" */
-	if (argc == 4) {
+	if (argc == 5) {
+		source_pool = strtoull(argv[4], &end, 10);
+		if (*end) {
+			fprintf(stderr, "gencap: bad source count '%s'\n", argv[4]);
+			return 2;
+		}
+	}
+	if (argc >= 4) {
 		seed = strtoull(argv[3], &end, 0);
 		if (*end) {
 			fprintf(stderr, "gencap: bad seed '%s'\n", argv[3]);

@@ -13,9 +13,11 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
 
-use floodtrace_wire::observe::{Encap, Fragment, Observation};
+use floodtrace_wire::observe::{Encap, Fragment, Observation, Origin};
+use floodtrace_wire::peek::{AppHint, LabelClass, REFLECTION_SOURCE_PORTS};
 use floodtrace_wire::transport::{self, tcp_flag};
 
+use crate::fingerprint::{self, MiraiEvidence, ScannerTracker};
 use crate::sketch::{Hll, SpaceSaving};
 
 /// Heavy-hitter counters per bucket.
@@ -427,6 +429,117 @@ impl TopSources {
     }
 }
 
+/// What the payloads towards one destination in one second were (from
+/// [`Observation::app`]). Boxed in a [`Bucket`] on the first payload that counts, so the
+/// many buckets that never see one stay small.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppCounters {
+    /// DNS queries.
+    pub dns_queries: u64,
+    /// DNS queries whose leftmost label looks machine-generated (hexadecimal, random
+    /// alphanumerics or Mirai's alphabet): the random subdomains of water torture.
+    pub dns_random_queries: u64,
+    /// The parent zone most of the random-label queries ask under: `(domain hash, count)`
+    /// kept by a one-slot Misra–Gries summary (the count is a lower bound of its excess).
+    pub dns_random_zone: (u32, u64),
+    /// Segments starting with an HTTP request line.
+    pub http_requests: u64,
+    /// HTTP requests carrying one of Mirai's five user agents.
+    pub http_mirai_ua: u64,
+    /// Packets from a reflection service's port whose payload is that service's answer, in
+    /// [`REFLECTION_SOURCE_PORTS`] order: a flood borrowing port 53 is not DNS reflection.
+    pub reflection_confirmed: [u64; REFLECTION_SOURCE_PORTS.len()],
+}
+
+impl AppCounters {
+    /// Count one observation's payload hint (`n` packets).
+    #[inline]
+    fn add(&mut self, obs: &Observation, n: u64) {
+        match obs.app {
+            AppHint::DnsQuery {
+                first_label_class,
+                parent_hash,
+                ..
+            } if obs.dport == 53 => {
+                self.dns_queries += n;
+                if matches!(
+                    first_label_class,
+                    LabelClass::Hex | LabelClass::RandomAlnum | LabelClass::MiraiAlphabet
+                ) {
+                    self.dns_random_queries += n;
+                    let z = &mut self.dns_random_zone;
+                    if z.0 == parent_hash || z.1 == 0 {
+                        *z = (parent_hash, z.1 + n);
+                    } else {
+                        z.1 = z.1.saturating_sub(n);
+                    }
+                }
+            }
+            AppHint::HttpRequest { mirai_ua, .. } => {
+                self.http_requests += n;
+                self.http_mirai_ua += n * mirai_ua as u64;
+            }
+            hint => {
+                if let Some(i) = reflection_answer(obs.sport, hint) {
+                    self.reflection_confirmed[i] += n;
+                }
+            }
+        }
+    }
+
+    /// Add another bucket's counts (the zone summary merges as Misra–Gries does).
+    pub fn merge(&mut self, o: &AppCounters) {
+        self.dns_queries += o.dns_queries;
+        self.dns_random_queries += o.dns_random_queries;
+        let (a, b) = (self.dns_random_zone, o.dns_random_zone);
+        self.dns_random_zone = if a.0 == b.0 || a.1 == 0 {
+            (b.0, a.1 + b.1)
+        } else if b.1 > a.1 {
+            (b.0, b.1 - a.1)
+        } else {
+            (a.0, a.1 - b.1)
+        };
+        self.http_requests += o.http_requests;
+        self.http_mirai_ua += o.http_mirai_ua;
+        for (a, b) in self
+            .reflection_confirmed
+            .iter_mut()
+            .zip(o.reflection_confirmed)
+        {
+            *a += b;
+        }
+    }
+}
+
+/// The index in [`REFLECTION_SOURCE_PORTS`] of the service whose answer `hint` is, when
+/// it came from that service's port. ARD (3283) has no payload check and is judged by
+/// port alone.
+#[inline]
+pub fn reflection_answer(sport: u16, hint: AppHint) -> Option<usize> {
+    let ok = match (sport, hint) {
+        (19, AppHint::ChargenData) => true,
+        (53 | 137, AppHint::DnsResponse { .. }) => true,
+        (69, AppHint::TftpData { .. }) => true,
+        (111, AppHint::RpcReply) => true,
+        (123, AppHint::NtpMonlist { response: true }) => true,
+        (123, AppHint::NtpMode(m)) => m != 3,
+        (161, AppHint::SnmpResponse) => true,
+        (389, AppHint::CldapResponse) => true,
+        (520, AppHint::RipResponse) => true,
+        (1900, AppHint::SsdpResponse) => true,
+        (3283, _) => true,
+        (3478, AppHint::Stun { .. }) => true,
+        (3702, AppHint::WsdResponse) => true,
+        (5683, AppHint::CoapResponse { .. }) => true,
+        (11211, AppHint::MemcachedResponse { .. }) => true,
+        _ => false,
+    };
+    if !ok {
+        return None;
+    }
+    REFLECTION_SOURCE_PORTS.iter().position(|&p| p == sport)
+}
+
 /// One destination during one second.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Bucket {
@@ -440,6 +553,8 @@ pub struct Bucket {
     pub fragments: u64,
     /// Packets carried in GRE whose inner packet was decoded.
     pub encapsulated: u64,
+    /// Packets counted from flow records (no payloads or per-packet headers behind them).
+    pub flow_packets: u64,
     /// Distinct sources.
     pub sources: Hll,
     /// Heaviest sources by packets.
@@ -454,6 +569,8 @@ pub struct Bucket {
     pub first_ns: u64,
     /// Timestamp of the last packet (ns).
     pub last_ns: u64,
+    /// Payload counts, once a payload the analysis reads arrived.
+    pub app: Option<Box<AppCounters>>,
 }
 
 impl Bucket {
@@ -475,6 +592,9 @@ impl Bucket {
         if obs.encap != Encap::None && obs.inner.proto != 0 {
             self.encapsulated += n;
         }
+        if obs.origin == Origin::Flow {
+            self.flow_packets += n;
+        }
         self.sources.insert(src_key);
         self.top_sources.insert(src_key, n);
         self.ttl.add(obs.ttl as u16, n);
@@ -482,6 +602,14 @@ impl Bucket {
         if class == Class::Udp {
             self.udp_sports.add(udp_port_bin(obs.sport), n);
         }
+        if obs.app != AppHint::None {
+            self.app.get_or_insert_with(Default::default).add(obs, n);
+        }
+    }
+
+    /// The payload counts (zero when none arrived).
+    pub fn app_counters(&self) -> AppCounters {
+        self.app.as_deref().cloned().unwrap_or_default()
     }
 
     /// Merge only the counters of another bucket (see [`Timeline::merge_counts_from`]).
@@ -501,6 +629,7 @@ impl Bucket {
         }
         self.fragments += other.fragments;
         self.encapsulated += other.encapsulated;
+        self.flow_packets += other.flow_packets;
         for (a, b) in self.sizes.iter_mut().zip(other.sizes) {
             *a += b;
         }
@@ -513,6 +642,9 @@ impl Bucket {
         self.top_sources.merge(&other.top_sources);
         self.ttl.merge(&other.ttl);
         self.udp_sports.merge(&other.udp_sports);
+        if let Some(o) = &other.app {
+            self.app.get_or_insert_with(Default::default).merge(o);
+        }
     }
 }
 
@@ -521,7 +653,15 @@ impl Bucket {
 pub struct Timeline {
     /// `(unix second, bucket)`, sorted by second, one entry per second with traffic.
     pub seconds: Vec<(u64, Bucket)>,
+    /// Mirai evidence per [`EVIDENCE_EPOCH_SECONDS`] epoch `(epoch, evidence)`, sorted,
+    /// for epochs in which a packet matched a vector. Coarser than seconds because the
+    /// per-attack checks need many packets and the evidence is a few KiB; an incident
+    /// merges the epochs it overlaps.
+    pub mirai: Vec<(u64, Box<MiraiEvidence>)>,
 }
+
+/// Length of the epochs Mirai evidence is kept in (see [`Timeline::mirai`]).
+pub const EVIDENCE_EPOCH_SECONDS: u64 = 10;
 
 impl Timeline {
     #[inline]
@@ -541,8 +681,54 @@ impl Timeline {
         &mut self.seconds[last].1
     }
 
+    fn merge_mirai(&mut self, other: &[(u64, Box<MiraiEvidence>)]) {
+        for (epoch, o) in other {
+            match self.mirai.binary_search_by_key(epoch, |e| e.0) {
+                Ok(i) => self.mirai[i].1.merge(o),
+                Err(i) => self.mirai.insert(i, (*epoch, o.clone())),
+            }
+        }
+    }
+
+    /// The evidence of epoch `epoch`, created when `create`.
+    #[inline]
+    fn evidence_mut(&mut self, epoch: u64, create: bool) -> Option<&mut MiraiEvidence> {
+        let i = match self.mirai.last() {
+            Some((e, _)) if *e == epoch => self.mirai.len() - 1,
+            _ => match self.mirai.binary_search_by_key(&epoch, |e| e.0) {
+                Ok(i) => i,
+                Err(i) if create => {
+                    self.mirai.insert(i, (epoch, Box::default()));
+                    i
+                }
+                Err(_) => return None,
+            },
+        };
+        Some(&mut self.mirai[i].1)
+    }
+
+    /// Mirai evidence of the epochs overlapping seconds `from..=to`, with the packets of
+    /// those epochs (the denominator of its shares); `None` when nothing matched.
+    pub fn mirai_between(&self, from: u64, to: u64) -> Option<(MiraiEvidence, u64)> {
+        let (e0, e1) = (from / EVIDENCE_EPOCH_SECONDS, to / EVIDENCE_EPOCH_SECONDS);
+        let mut out: Option<MiraiEvidence> = None;
+        for (_, m) in self.mirai.iter().filter(|e| e.0 >= e0 && e.0 <= e1) {
+            out.get_or_insert_with(MiraiEvidence::new).merge(m);
+        }
+        let out = out?;
+        let (s0, s1) = (
+            e0 * EVIDENCE_EPOCH_SECONDS,
+            (e1 + 1) * EVIDENCE_EPOCH_SECONDS,
+        );
+        let lo = self.seconds.partition_point(|e| e.0 < s0);
+        let hi = self.seconds.partition_point(|e| e.0 < s1);
+        let packets = self.seconds[lo..hi].iter().map(|e| e.1.packets).sum();
+        Some((out, packets))
+    }
+
     /// Merge another timeline of the same destination, taking over its buckets.
     pub fn merge(&mut self, other: Timeline) {
+        self.merge_mirai(&other.mirai);
         for (second, b) in other.seconds {
             // Chunks arrive in time order: `other` mostly continues where we stop.
             match self.seconds.last_mut() {
@@ -559,6 +745,7 @@ impl Timeline {
 
     /// Merge another timeline of the same target without taking it over.
     pub fn merge_from(&mut self, other: &Timeline) {
+        self.merge_mirai(&other.mirai);
         for (second, b) in &other.seconds {
             self.bucket_mut(*second).merge(b);
         }
@@ -634,6 +821,11 @@ pub struct Aggregator {
     /// victim, and this skips the map lookup for them.
     last: Option<(u128, u32)>,
     totals: Totals,
+    /// IoT / Mirai scanning sources (scanners touch many destinations once each, so they
+    /// are tracked over all traffic, not per destination).
+    scanners: ScannerTracker,
+    /// Match fingerprints and track scanners (off: counts only).
+    inspect: bool,
 }
 
 impl Default for Aggregator {
@@ -650,6 +842,17 @@ impl Aggregator {
             timelines: Vec::new(),
             last: None,
             totals: Totals::empty(),
+            scanners: ScannerTracker::new(),
+            inspect: true,
+        }
+    }
+
+    /// An aggregator that only counts: no fingerprint matching and no scanner tracking
+    /// (for `analyze --no-detect` and as the benchmark's reference).
+    pub fn counting_only() -> Self {
+        Aggregator {
+            inspect: false,
+            ..Aggregator::new()
         }
     }
 
@@ -681,9 +884,37 @@ impl Aggregator {
         let second = obs.ts_ns / 1_000_000_000;
         let src = addr_key(obs.src);
         let class = Class::of(obs);
-        self.timeline_mut(addr_key(obs.dst))
-            .bucket_mut(second)
-            .add(obs, class, src);
+        let inspect = self.inspect;
+        if inspect {
+            self.scanners.add(obs);
+        }
+        let tl = self.timeline_mut(addr_key(obs.dst));
+        tl.bucket_mut(second).add(obs, class, src);
+        if !inspect {
+            return;
+        }
+        let epoch = second / EVIDENCE_EPOCH_SECONDS;
+        match fingerprint::match_packet(obs) {
+            Some((v, mask)) => {
+                if let Some(m) = tl.evidence_mut(epoch, true) {
+                    m.record(v, mask, obs);
+                }
+            }
+            // Connection packets of an http flood only count where requests matched:
+            // every web server sees such packets from ordinary clients.
+            None => {
+                if fingerprint::http_context(obs) {
+                    if let Some(m) = tl.evidence_mut(epoch, false) {
+                        m.add_context();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scanning sources seen in all traffic.
+    pub fn scanners(&self) -> &ScannerTracker {
+        &self.scanners
     }
 
     /// Merge an aggregator built from the data that follows this one's.
@@ -692,6 +923,7 @@ impl Aggregator {
         let o = other.totals;
         t.first_ns = t.first_ns.min(o.first_ns);
         t.last_ns = t.last_ns.max(o.last_ns);
+        self.scanners.merge(&other.scanners);
         for (dst, tl) in other.timelines {
             match self.index.get(&dst) {
                 Some(&i) => self.timelines[i as usize].1.merge(tl),

@@ -8,7 +8,9 @@
 
 use serde::Serialize;
 
-use crate::aggregate::{Class, PORT_BIN_EPHEMERAL, PORT_BIN_REGISTERED};
+use floodtrace_wire::peek::REFLECTION_SOURCE_PORTS;
+
+use crate::aggregate::{AppCounters, Class, PORT_BIN_EPHEMERAL, PORT_BIN_REGISTERED};
 
 /// UDP services abused for reflection, by source port.
 pub const REFLECTION_PORTS: [(u16, &str); 15] = [
@@ -31,6 +33,19 @@ pub const REFLECTION_PORTS: [(u16, &str); 15] = [
 
 /// Share of the UDP excess a single reflection source port needs to name the wave.
 const REFLECTION_MIN_SHARE: f64 = 0.2;
+
+/// Share of a reflection port's packets whose payload must be that service's answer for
+/// `<protocol>_reflection`; below it the port is only borrowed (`udp_flood` naming it).
+const REFLECTION_CONFIRMED_MIN: f64 = 0.5;
+
+/// HTTP requests per excess TCP packet above which TCP traffic is an HTTP flood: a
+/// connection carrying one request is about four packets towards the server (SYN, ACK,
+/// request, FIN), so a flood of them is near 0.25; SYN or ACK floods are far below 0.1.
+const HTTP_REQUESTS_PER_PACKET: f64 = 0.1;
+
+/// Share of UDP packets that must be DNS queries, and share of those with a random-looking
+/// first label, for DNS water torture.
+const WATER_TORTURE_MIN: f64 = 0.5;
 
 /// One attack vector of a wave.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,6 +74,13 @@ pub struct WaveTraffic {
     /// UDP source-port histogram of the wave `(port, packets)` (49151 and 65535 stand for
     /// the registered and ephemeral ranges).
     pub udp_sports: Vec<(u16, u64)>,
+    /// Packets per class during the wave (baseline included).
+    pub classes: [u64; Class::COUNT],
+    /// Payload counts over the wave.
+    pub app: AppCounters,
+    /// Payloads were visible (packets, not flow records): reflection is then confirmed by
+    /// payload, not by source port alone.
+    pub payloads_visible: bool,
 }
 
 fn class_vector(c: Class) -> &'static str {
@@ -102,12 +124,43 @@ pub fn classify(t: &WaveTraffic) -> Vec<VectorShare> {
     // (no UDP header) belong to the reflection the first fragments' source port names.
     // Only without such a port are fragments a fragment flood of their own.
     let udp_total: u64 = t.udp_sports.iter().map(|e| e.1).sum();
+    // A reflection port counts when its packets carry the service's answers (or when
+    // payloads cannot be seen, e.g. flow records).
+    let confirmed = |port: u16, n: u64| {
+        !t.payloads_visible
+            || REFLECTION_SOURCE_PORTS
+                .iter()
+                .position(|&p| p == port)
+                .is_some_and(|i| {
+                    t.app.reflection_confirmed[i] as f64 >= REFLECTION_CONFIRMED_MIN * n as f64
+                })
+    };
     let reflection_share: f64 = REFLECTION_PORTS
         .iter()
-        .map(|&(port, _)| t.udp_sports.iter().find(|e| e.0 == port).map_or(0, |e| e.1))
-        .map(|n| n as f64 / udp_total.max(1) as f64)
+        .map(|&(port, _)| {
+            let n = t.udp_sports.iter().find(|e| e.0 == port).map_or(0, |e| e.1);
+            (port, n)
+        })
+        .filter(|&(port, n)| confirmed(port, n))
+        .map(|(_, n)| n as f64 / udp_total.max(1) as f64)
         .filter(|s| *s >= REFLECTION_MIN_SHARE)
         .sum();
+    let tcp_excess: f64 = [
+        Class::TcpSyn,
+        Class::TcpSynAck,
+        Class::TcpAck,
+        Class::TcpRst,
+        Class::TcpOther,
+    ]
+    .iter()
+    .map(|&c| t.excess[c as usize])
+    .sum();
+    let http_flood = t.app.http_requests >= 8
+        && t.app.http_requests as f64 >= HTTP_REQUESTS_PER_PACKET * tcp_excess;
+    let udp_packets = t.classes[Class::Udp as usize];
+    let water_torture = udp_packets > 0
+        && t.app.dns_queries as f64 >= WATER_TORTURE_MIN * udp_packets as f64
+        && t.app.dns_random_queries as f64 >= WATER_TORTURE_MIN * t.app.dns_queries as f64;
     let frag_flood = reflection_share == 0.0 && t.packets > 0 && t.fragments * 2 >= t.packets;
     let mut excess = t.excess;
     if reflection_share > 0.0 {
@@ -117,6 +170,12 @@ pub fn classify(t: &WaveTraffic) -> Vec<VectorShare> {
     for c in Class::ALL {
         let x = excess[c as usize];
         match c {
+            Class::TcpSyn | Class::TcpSynAck | Class::TcpAck | Class::TcpRst | Class::TcpOther
+                if http_flood =>
+            {
+                add("http_flood", x, None)
+            }
+            Class::Udp if water_torture => add("dns_water_torture", x, None),
             Class::Udp if frag_flood => add("udp_fragment_flood", x, None),
             Class::Udp => {
                 if udp_total == 0 {
@@ -127,7 +186,7 @@ pub fn classify(t: &WaveTraffic) -> Vec<VectorShare> {
                 for &(port, name) in &REFLECTION_PORTS {
                     let n = t.udp_sports.iter().find(|e| e.0 == port).map_or(0, |e| e.1);
                     let share = n as f64 / udp_total as f64;
-                    if share >= REFLECTION_MIN_SHARE {
+                    if share >= REFLECTION_MIN_SHARE && confirmed(port, n) {
                         let part = x * share;
                         add(&format!("{name}_reflection"), part, None);
                         rest -= part;
@@ -138,7 +197,9 @@ pub fn classify(t: &WaveTraffic) -> Vec<VectorShare> {
                     .udp_sports
                     .iter()
                     .filter(|e| e.0 != PORT_BIN_REGISTERED && e.0 != PORT_BIN_EPHEMERAL)
-                    .filter(|e| !REFLECTION_PORTS.iter().any(|r| r.0 == e.0))
+                    .filter(|e| {
+                        !REFLECTION_PORTS.iter().any(|r| r.0 == e.0) || !confirmed(e.0, e.1)
+                    })
                     .max_by_key(|e| (e.1, std::cmp::Reverse(e.0)));
                 let port = top
                     .filter(|e| e.1 as f64 >= 0.5 * udp_total as f64)

@@ -46,6 +46,9 @@ pub struct DetectConfig {
     pub warmup_factor: f64,
     /// EWMA weight of a new quiet second in the baseline.
     pub baseline_alpha: f64,
+    /// Application events per second (HTTP requests, DNS queries) below which their
+    /// metrics never start a wave (`min_pps` for those metrics).
+    pub min_requests: f64,
 }
 
 impl Default for DetectConfig {
@@ -61,12 +64,103 @@ impl Default for DetectConfig {
             warmup_seconds: 10,
             warmup_factor: 5.0,
             baseline_alpha: 0.05,
+            min_requests: 10.0,
         }
     }
 }
 
 const NC: usize = Class::COUNT;
 const NS: usize = SIZE_EDGES.len() + 1;
+
+/// What the detector reads of one second: a rate and the make-up of what it counts.
+///
+/// For packets these are a [`Bucket`]'s packets, traffic classes and size bins; other
+/// metrics (HTTP requests, DNS queries) fill `classes` with their own make-up (e.g.
+/// requests with and without a bot's user agent) and leave `sizes` empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondCounts {
+    /// Events (packets, requests, …) in the second.
+    pub packets: u64,
+    /// IP bytes (0 for metrics without bytes).
+    pub bytes: u64,
+    /// Distinct sources, when static `flows` thresholds need them (else 0).
+    pub sources: u64,
+    /// Events per make-up category.
+    pub classes: [u64; NC],
+    /// Packets per size bin (zero for metrics without sizes).
+    pub sizes: [u64; NS],
+}
+
+impl Default for SecondCounts {
+    fn default() -> Self {
+        SecondCounts {
+            packets: 0,
+            bytes: 0,
+            sources: 0,
+            classes: [0; NC],
+            sizes: [0; NS],
+        }
+    }
+}
+
+impl From<&Bucket> for SecondCounts {
+    fn from(b: &Bucket) -> Self {
+        SecondCounts {
+            packets: b.packets,
+            bytes: b.bytes,
+            sources: 0,
+            classes: b.classes,
+            sizes: b.sizes,
+        }
+    }
+}
+
+/// Static thresholds of a protected network or host group (as operators configure
+/// FastNetMon): any one exceeded makes a second hot, whatever the learned baseline says.
+/// They apply per destination address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Packets per second.
+    pub pps: Option<f64>,
+    /// Bits per second.
+    pub bps: Option<f64>,
+    /// Distinct sources per second ("flows").
+    pub flows: Option<f64>,
+    /// Packets per second per traffic class, by class name (`tcp_syn`, `udp`, `icmp`, …:
+    /// the names of `aggregate::Class::name`).
+    #[serde(default)]
+    pub classes: std::collections::BTreeMap<String, f64>,
+}
+
+impl Thresholds {
+    /// Whether `b` exceeds any threshold.
+    pub fn exceeded(&self, b: &SecondCounts) -> bool {
+        let over = |limit: Option<f64>, x: u64| limit.is_some_and(|l| x as f64 > l);
+        over(self.pps, b.packets)
+            || over(self.bps, b.bytes * 8)
+            || over(self.flows, b.sources)
+            || Class::ALL.iter().any(|c| {
+                self.classes
+                    .get(c.name())
+                    .is_some_and(|&l| b.classes[*c as usize] as f64 > l)
+            })
+    }
+
+    /// Whether distinct sources are needed (counting them per second costs).
+    pub fn needs_sources(&self) -> bool {
+        self.flows.is_some()
+    }
+
+    /// Names in `classes` that are not traffic classes.
+    pub fn unknown_classes(&self) -> Vec<String> {
+        self.classes
+            .keys()
+            .filter(|k| !Class::ALL.iter().any(|c| c.name() == k.as_str()))
+            .cloned()
+            .collect()
+    }
+}
 
 /// One detected wave of one target.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +183,7 @@ pub struct DetectedWave {
 #[derive(Debug, Clone)]
 pub struct TargetDetector {
     cfg: DetectConfig,
+    thresholds: Option<Thresholds>,
     seen: u32,
     base_pps: f64,
     dev: f64,
@@ -100,7 +195,16 @@ pub struct TargetDetector {
     /// Recent seconds (for start refinement): (second, per-class counts).
     recent: std::collections::VecDeque<(u64, [u64; NC])>,
     waves: Vec<DetectedWave>,
+    /// Dominant class of the open wave and the count above which a second of it still
+    /// belongs to the wave (ramp-down).
+    wave_class: usize,
+    wave_class_floor: f64,
+    /// Consecutive ramp-down seconds so far.
+    run_tail: u32,
 }
+
+/// Longest ramp-down followed past the last hot second.
+const MAX_TAIL_SECONDS: u32 = 60;
 
 /// Share of flood-shaped traffic (anything but TCP ACKs and unknown protocols) a second
 /// needs to be hot before the target has a baseline.
@@ -127,6 +231,7 @@ impl TargetDetector {
     pub fn new(cfg: DetectConfig) -> Self {
         TargetDetector {
             cfg,
+            thresholds: None,
             seen: 0,
             base_pps: 0.0,
             dev: 0.0,
@@ -137,6 +242,9 @@ impl TargetDetector {
             current: None,
             recent: Default::default(),
             waves: Vec::new(),
+            wave_class: 0,
+            wave_class_floor: f64::INFINITY,
+            run_tail: 0,
         }
     }
 
@@ -151,8 +259,18 @@ impl TargetDetector {
             .max(self.cfg.min_pps)
     }
 
-    /// Whether second with `b` would be hot against the current baseline.
-    pub fn is_hot(&self, b: &Bucket) -> bool {
+    /// The same detector, also hot whenever a static threshold is exceeded.
+    pub fn with_thresholds(mut self, t: Option<Thresholds>) -> Self {
+        self.thresholds = t;
+        self
+    }
+
+    /// Whether second with `b` would be hot against the current baseline (or exceeds a
+    /// static threshold).
+    pub fn is_hot(&self, b: &SecondCounts) -> bool {
+        if self.thresholds.as_ref().is_some_and(|t| t.exceeded(b)) {
+            return true;
+        }
         if (b.packets as f64) <= self.rate_threshold() {
             return false;
         }
@@ -176,7 +294,7 @@ impl TargetDetector {
         shift >= self.cfg.min_shift
     }
 
-    fn learn(&mut self, b: Option<&Bucket>) {
+    fn learn(&mut self, b: Option<&SecondCounts>) {
         let a = if self.seen < self.cfg.warmup_seconds {
             // Plain average during warm-up, so the first seconds do not dominate.
             1.0 / (self.seen as f64 + 1.0)
@@ -198,9 +316,9 @@ impl TargetDetector {
         self.seen = self.seen.saturating_add(1);
     }
 
-    /// Feed second `second` with its bucket (`None`: no packets in that second).
-    pub fn feed(&mut self, second: u64, b: Option<&Bucket>) {
-        let empty = Bucket::default();
+    /// Feed second `second` with its counts (`None`: nothing in that second).
+    pub fn feed(&mut self, second: u64, b: Option<&SecondCounts>) {
+        let empty = SecondCounts::default();
         let bucket = b.unwrap_or(&empty);
         let hot = self.is_hot(bucket);
         match &mut self.current {
@@ -228,7 +346,18 @@ impl TargetDetector {
             Some(w) => {
                 if hot {
                     w.hot_end = second;
+                    w.end_second = second;
                     self.run_quiet = 0;
+                    self.run_tail = 0;
+                } else if self.run_quiet == 0
+                    && self.run_tail < MAX_TAIL_SECONDS
+                    && bucket.classes[self.wave_class] as f64 > self.wave_class_floor
+                {
+                    // Ramp-down: below the rate threshold, but the wave's dominant traffic
+                    // is still above its baseline. It belongs to the wave, and does not
+                    // count towards ending it.
+                    w.end_second = second;
+                    self.run_tail += 1;
                 } else {
                     self.run_quiet += 1;
                     if self.run_quiet >= self.cfg.end_seconds {
@@ -245,11 +374,14 @@ impl TargetDetector {
 
     /// Move the start back over the ramp: earlier seconds whose dominant-class traffic
     /// already exceeded the baseline belong to the wave.
-    fn refine_start(&mut self, first_hot: &Bucket) {
+    fn refine_start(&mut self, first_hot: &SecondCounts) {
         let Some(w) = &mut self.current else { return };
         let d = dominant(&first_hot.classes, &w.baseline_classes);
         let base = w.baseline_classes[d];
         let margin = (3.0 * base.sqrt()).max(1.0);
+        self.wave_class = d;
+        self.wave_class_floor = base + margin;
+        self.run_tail = 0;
         let mut start = w.hot_start;
         for (sec, counts) in self.recent.iter().rev() {
             if *sec + 1 != start {
@@ -282,7 +414,7 @@ impl TargetDetector {
             let d = dominant(&counts, &[0.0; NC]);
             let base = w.baseline_classes[d];
             let margin = (3.0 * base.sqrt()).max(1.0);
-            let mut end = w.hot_end;
+            let mut end = w.end_second.max(w.hot_end);
             for (sec, c) in &self.recent {
                 if *sec == end + 1 && c[d] as f64 > base + margin {
                     end = *sec;
@@ -293,6 +425,8 @@ impl TargetDetector {
         }
         self.run_hot = 0;
         self.run_quiet = 0;
+        self.run_tail = 0;
+        self.wave_class_floor = f64::INFINITY;
     }
 
     /// Close any open wave (end of input) and return all waves.
@@ -313,6 +447,86 @@ fn dominant(counts: &[u64; NC], base: &[f64; NC]) -> usize {
         .unwrap_or(0)
 }
 
+/// A protected network or host group: prefixes sharing static thresholds.
+// No `deny_unknown_fields` here: with `flatten`, the fields left over go to `Thresholds`,
+// which rejects unknown ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtectedNetwork {
+    /// Name shown in reports and errors.
+    pub name: String,
+    /// Prefixes (`198.51.100.0/24`, `2001:db8::/48`) or single addresses.
+    pub prefixes: Vec<String>,
+    /// Thresholds per destination address in these prefixes.
+    #[serde(flatten)]
+    pub thresholds: Thresholds,
+}
+
+/// Protected networks compiled for longest-prefix lookups.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkTable {
+    /// `(first key, last key, prefix length in key bits, network index)`.
+    ranges: Vec<(u128, u128, u32, usize)>,
+    networks: Vec<ProtectedNetwork>,
+}
+
+impl NetworkTable {
+    /// Compile `networks`; errors name the network and the bad prefix.
+    pub fn new(networks: Vec<ProtectedNetwork>) -> Result<NetworkTable, String> {
+        let mut ranges = Vec::new();
+        for (i, n) in networks.iter().enumerate() {
+            let unknown = n.thresholds.unknown_classes();
+            if !unknown.is_empty() {
+                return Err(format!(
+                    "network {:?}: unknown traffic class(es) {unknown:?} (known: {})",
+                    n.name,
+                    Class::ALL.map(|c| c.name()).join(", ")
+                ));
+            }
+            for p in &n.prefixes {
+                let (lo, hi, bits) = parse_prefix(p)
+                    .ok_or_else(|| format!("network {:?}: bad prefix {p:?}", n.name))?;
+                ranges.push((lo, hi, bits, i));
+            }
+        }
+        Ok(NetworkTable { ranges, networks })
+    }
+
+    /// The network with the longest prefix covering `addr`.
+    pub fn lookup(&self, addr: std::net::IpAddr) -> Option<&ProtectedNetwork> {
+        let k = crate::aggregate::addr_key(addr);
+        self.ranges
+            .iter()
+            .filter(|r| r.0 <= k && k <= r.1)
+            .max_by_key(|r| r.2)
+            .map(|r| &self.networks[r.3])
+    }
+
+    /// Whether no network is configured.
+    pub fn is_empty(&self) -> bool {
+        self.networks.is_empty()
+    }
+}
+
+/// `a.b.c.d/len` or an address as an inclusive key range and its length in key bits.
+pub fn parse_prefix(p: &str) -> Option<(u128, u128, u32)> {
+    let (addr, len) = match p.split_once('/') {
+        Some((a, l)) => (
+            a.trim().parse::<std::net::IpAddr>().ok()?,
+            Some(l.trim().parse::<u32>().ok()?),
+        ),
+        None => (p.trim().parse().ok()?, None),
+    };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = len.unwrap_or(max);
+    if len > max {
+        return None;
+    }
+    let bits = if addr.is_ipv4() { 96 + len } else { len };
+    let mask = if bits == 0 { 0 } else { !0u128 << (128 - bits) };
+    let lo = crate::aggregate::addr_key(addr) & mask;
+    Some((lo, lo | !mask, bits))
+}
+
 /// Run a detector over a sparse timeline (seconds without packets are fed as silent).
 ///
 /// `since` is the first second of the whole analysed data: a target first seen later was
@@ -322,7 +536,48 @@ pub fn detect_timeline(
     seconds: &[(u64, Bucket)],
     since: u64,
 ) -> Vec<DetectedWave> {
-    let mut d = TargetDetector::new(cfg.clone());
+    detect_timeline_with(cfg, None, seconds, since)
+}
+
+/// [`detect_timeline`] with the static thresholds of the target's protected network.
+pub fn detect_timeline_with(
+    cfg: &DetectConfig,
+    thresholds: Option<&Thresholds>,
+    seconds: &[(u64, Bucket)],
+    since: u64,
+) -> Vec<DetectedWave> {
+    let sources = thresholds.is_some_and(Thresholds::needs_sources);
+    let counts: Vec<(u64, SecondCounts)> = seconds
+        .iter()
+        .map(|(s, b)| {
+            let mut c = SecondCounts::from(b);
+            if sources {
+                c.sources = b.sources.count();
+            }
+            (*s, c)
+        })
+        .collect();
+    run_detector(
+        TargetDetector::new(cfg.clone()).with_thresholds(thresholds.cloned()),
+        &counts,
+        since,
+    )
+}
+
+/// [`detect_timeline`] over any per-second metric (see [`SecondCounts`]).
+pub fn detect_series(
+    cfg: &DetectConfig,
+    seconds: &[(u64, SecondCounts)],
+    since: u64,
+) -> Vec<DetectedWave> {
+    run_detector(TargetDetector::new(cfg.clone()), seconds, since)
+}
+
+fn run_detector(
+    mut d: TargetDetector,
+    seconds: &[(u64, SecondCounts)],
+    since: u64,
+) -> Vec<DetectedWave> {
     let Some(&(first, _)) = seconds.first() else {
         return Vec::new();
     };
@@ -356,6 +611,8 @@ pub fn detect_timeline(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::aggregate::Bucket;
 
     fn bucket(packets: u64, class: Class, size_bin: usize) -> Bucket {
         let mut b = Bucket {

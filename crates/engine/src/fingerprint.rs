@@ -418,7 +418,7 @@ pub fn match_packet(obs: &Observation) -> Option<(MiraiVector, u16)> {
 /// A packet of a Mirai http connection other than the request: the kernel's SYN, ACK or
 /// FIN/RST towards port 80 with DF and no payload. Counted for the http share only.
 #[inline]
-fn http_context(o: &Observation) -> bool {
+pub fn http_context(o: &Observation) -> bool {
     const SYN: u8 = tcp_flag::SYN;
     const ACK: u8 = tcp_flag::ACK;
     const FIN_ACK: u8 = tcp_flag::FIN | tcp_flag::ACK;
@@ -553,12 +553,17 @@ impl SourceSample {
         }
     }
 
-    /// (sources seen more than once, all of them constant).
+    /// (sources seen more than once, at least three quarters of them constant).
+    ///
+    /// Not all: several infected devices behind one NAT address show as one source
+    /// whose values change (each bot draws its own), and a sample slot or two may land on
+    /// such an address.
     fn constancy(&self) -> (usize, bool) {
         let multi = self.slots[..self.len as usize]
             .iter()
             .filter(|s| s.packets >= 2);
-        multi.fold((0, true), |(n, ok), s| (n + 1, ok && s.constant()))
+        let (n, constant) = multi.fold((0, 0), |(n, c), s| (n + 1, c + s.constant() as usize));
+        (n, constant * 4 >= n * 3)
     }
 }
 
@@ -696,9 +701,16 @@ impl MiraiEvidence {
         }
     }
 
+    /// Count a packet of a Mirai http connection other than the request (see
+    /// [`http_context`]).
+    #[inline]
+    pub fn add_context(&mut self) {
+        self.http_context += 1;
+    }
+
     /// Record a packet that [`match_packet`] matched as `(v, mask)`.
     #[inline]
-    fn record(&mut self, v: MiraiVector, mask: u16, obs: &Observation) {
+    pub fn record(&mut self, v: MiraiVector, mask: u16, obs: &Observation) {
         let e = &mut self.vectors[v as usize];
         e.packets += 1;
         let mut m = mask;

@@ -4,11 +4,15 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::aggregate::{
-    addr_key, key_addr, udp_bin_port, Aggregator, Bucket, Class, SparseHist, Timeline,
+    addr_key, key_addr, udp_bin_port, Aggregator, AppCounters, Bucket, Class, SparseHist, Timeline,
     UDP_PORT_BINS,
 };
 use crate::classify::{classify, VectorShare, WaveTraffic};
-use crate::detect::{detect_timeline, DetectConfig, DetectedWave};
+use crate::detect::{
+    detect_series, detect_timeline, detect_timeline_with, DetectConfig, DetectedWave, NetworkTable,
+    SecondCounts, Thresholds,
+};
+use crate::fingerprint::Fingerprint;
 use crate::sketch::{Hll, SpaceSaving, TopEntry};
 use crate::summary::distinct_error;
 
@@ -52,6 +56,8 @@ pub struct Incident {
     pub packets: u64,
     /// IP bytes over all waves.
     pub bytes: u64,
+    /// Botnet fingerprints (Mirai vectors matched against their stock defaults).
+    pub fingerprints: Vec<Fingerprint>,
 }
 
 impl Incident {
@@ -81,6 +87,7 @@ fn measure(
     };
     let mut classes = [0u64; Class::COUNT];
     let mut traffic = WaveTraffic::default();
+    let mut flow_packets = 0u64;
     let mut udp = SparseHist::<UDP_PORT_BINS>::default();
     let mut sources = Hll::new();
     let mut top = SpaceSaving::<8>::new();
@@ -97,6 +104,10 @@ fn measure(
             *a += c;
         }
         traffic.fragments += b.fragments;
+        flow_packets += b.flow_packets;
+        if let Some(a) = &b.app {
+            traffic.app.merge(a);
+        }
         udp.merge(&b.udp_sports);
         sources.merge(&b.sources);
         top.merge(&b.top_sources.to_summary());
@@ -115,6 +126,8 @@ fn measure(
         *e = (c as f64 - base * secs).max(0.0);
     }
     traffic.packets = wave.packets;
+    traffic.classes = classes;
+    traffic.payloads_visible = flow_packets * 2 < wave.packets;
     traffic.udp_sports = udp
         .entries()
         .into_iter()
@@ -127,6 +140,16 @@ fn measure(
 /// Detect, group and classify incidents of every destination (and every /24 or /64 with
 /// traffic spread over several addresses: carpet bombing).
 pub fn find_incidents(agg: &Aggregator, cfg: &DetectConfig) -> Vec<Incident> {
+    find_incidents_with(agg, cfg, &NetworkTable::default())
+}
+
+/// [`find_incidents`] with protected networks whose static thresholds apply besides the
+/// learned baselines.
+pub fn find_incidents_with(
+    agg: &Aggregator,
+    cfg: &DetectConfig,
+    networks: &NetworkTable,
+) -> Vec<Incident> {
     let mut out: Vec<Incident> = Vec::new();
     // Single-address waves as (prefix key, start, end, packets), to tell a flood on one
     // address (which shows in its prefix too) from one spread over the prefix.
@@ -137,8 +160,13 @@ pub fn find_incidents(agg: &Aggregator, cfg: &DetectConfig) -> Vec<Incident> {
         let (net, len) = prefix_of(addr);
         // Only targets that ever reach the floor can be hot; most destinations never do.
         let peak = tl.seconds.iter().map(|e| e.1.packets).max().unwrap_or(0);
-        if peak as f64 > cfg.min_pps {
-            let waves = detect_timeline(cfg, &tl.seconds, since);
+        let metric_peak = app_metric_peak(tl);
+        let thresholds = networks.lookup(addr).map(|n| &n.thresholds);
+        if peak as f64 > cfg.min_pps
+            || metric_peak as f64 > cfg.min_requests
+            || thresholds.is_some()
+        {
+            let waves = detect_target(cfg, thresholds, tl, since);
             for w in &waves {
                 single.push((
                     net,
@@ -148,7 +176,7 @@ pub fn find_incidents(agg: &Aggregator, cfg: &DetectConfig) -> Vec<Incident> {
                 ));
             }
             for g in groups(&waves, cfg.incident_gap_seconds) {
-                out.push(build(addr.to_string(), &tl.seconds, g));
+                out.push(build(addr.to_string(), tl, g));
             }
         }
         prefixes.entry((net, len)).or_default().push(tl);
@@ -186,7 +214,7 @@ pub fn find_incidents(agg: &Aggregator, cfg: &DetectConfig) -> Vec<Incident> {
         }
         let prefix_addr = key_addr(net);
         for g in groups(&waves, cfg.incident_gap_seconds) {
-            out.push(build(format!("{prefix_addr}/{len}"), &full.seconds, g));
+            out.push(build(format!("{prefix_addr}/{len}"), &full, g));
         }
     }
     out.sort_by(|a, b| {
@@ -198,6 +226,138 @@ pub fn find_incidents(agg: &Aggregator, cfg: &DetectConfig) -> Vec<Incident> {
         inc.id = i as u32 + 1;
     }
     out
+}
+
+/// Application metrics run through the detector besides packets: floods that add little
+/// to the packet rate but change what the payloads are (an HTTP flood over real
+/// connections, random-subdomain DNS queries). Each is `(events, make-up)` per second.
+type AppMetric = fn(&AppCounters) -> (u64, [u64; 2]);
+
+const APP_METRICS: [AppMetric; 2] = [
+    |a| {
+        (
+            a.http_requests,
+            [a.http_mirai_ua, a.http_requests - a.http_mirai_ua],
+        )
+    },
+    |a| {
+        (
+            a.dns_queries,
+            [a.dns_random_queries, a.dns_queries - a.dns_random_queries],
+        )
+    },
+];
+
+/// Most events of any application metric in one second.
+fn app_metric_peak(tl: &Timeline) -> u64 {
+    tl.seconds
+        .iter()
+        .filter_map(|(_, b)| b.app.as_deref())
+        .flat_map(|a| APP_METRICS.iter().map(move |m| m(a).0))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Waves of one target: from its packet rate, plus those only its application metrics
+/// show (see [`APP_METRICS`]), which get a packet baseline from the minute before them.
+fn detect_target(
+    cfg: &DetectConfig,
+    thresholds: Option<&Thresholds>,
+    tl: &Timeline,
+    since: u64,
+) -> Vec<DetectedWave> {
+    let mut waves = detect_timeline_with(cfg, thresholds, &tl.seconds, since);
+    if app_metric_peak(tl) as f64 <= cfg.min_requests {
+        return waves;
+    }
+    let metric_cfg = DetectConfig {
+        min_pps: cfg.min_requests,
+        ..cfg.clone()
+    };
+    for metric in APP_METRICS {
+        let series: Vec<(u64, SecondCounts)> = tl
+            .seconds
+            .iter()
+            .map(|(s, b)| {
+                let (n, mix) = b.app.as_deref().map_or((0, [0, 0]), metric);
+                let mut c = SecondCounts {
+                    packets: n,
+                    ..SecondCounts::default()
+                };
+                c.classes[0] = mix[0];
+                c.classes[1] = mix[1];
+                (*s, c)
+            })
+            .collect();
+        if series
+            .iter()
+            .all(|e| e.1.packets as f64 <= cfg.min_requests)
+        {
+            continue;
+        }
+        for mut w in detect_series(&metric_cfg, &series, since) {
+            let overlaps = waves
+                .iter()
+                .any(|p| p.start_second <= w.end_second && w.start_second <= p.end_second);
+            if overlaps {
+                continue;
+            }
+            w.baseline_classes = mean_classes(
+                &tl.seconds,
+                w.start_second.saturating_sub(60),
+                w.start_second,
+            );
+            w.baseline_pps = w.baseline_classes.iter().sum();
+            waves.push(w);
+        }
+    }
+    waves.sort_by_key(|w| w.start_second);
+    waves
+}
+
+/// `w` with its start moved back and its end forward over the adjacent seconds in which
+/// `metric` stays above its level in the minute before the wave (3 standard deviations of
+/// a Poisson count, at least one event).
+fn extend_by_metric(
+    seconds: &[(u64, Bucket)],
+    w: &DetectedWave,
+    metric: fn(&AppCounters) -> u64,
+) -> DetectedWave {
+    let at = |sec: u64| -> u64 {
+        match seconds.binary_search_by_key(&sec, |e| e.0) {
+            Ok(i) => seconds[i].1.app.as_deref().map_or(0, metric),
+            Err(_) => 0,
+        }
+    };
+    let from = w.start_second.saturating_sub(60);
+    let before: u64 = (from..w.start_second).map(at).sum();
+    let base = before as f64 / (w.start_second - from).max(1) as f64;
+    let floor = base + (3.0 * base.sqrt()).max(1.0);
+    let mut out = w.clone();
+    while out.start_second > 0
+        && w.start_second - out.start_second < 60
+        && at(out.start_second - 1) as f64 > floor
+    {
+        out.start_second -= 1;
+    }
+    while out.end_second - w.end_second < 60 && at(out.end_second + 1) as f64 > floor {
+        out.end_second += 1;
+    }
+    out
+}
+
+/// Mean packets per class per second over `[from, to)` (silent seconds count as zero).
+fn mean_classes(seconds: &[(u64, Bucket)], from: u64, to: u64) -> [f64; Class::COUNT] {
+    let mut sum = [0f64; Class::COUNT];
+    let lo = seconds.partition_point(|e| e.0 < from);
+    let hi = seconds.partition_point(|e| e.0 < to);
+    for (_, b) in &seconds[lo..hi] {
+        for (a, &c) in sum.iter_mut().zip(&b.classes) {
+            *a += c as f64;
+        }
+    }
+    let n = to.saturating_sub(from).max(1) as f64;
+    sum.map(|x| x / n)
 }
 
 /// The /24 (IPv4) or /64 (IPv6) an address belongs to, as a key and a length.
@@ -232,7 +392,8 @@ fn groups(waves: &[DetectedWave], gap_seconds: u32) -> Vec<&[DetectedWave]> {
 }
 
 /// Measure and classify one incident of `victim` made of `waves`.
-fn build(victim: String, seconds: &[(u64, Bucket)], waves: &[DetectedWave]) -> Incident {
+fn build(victim: String, tl: &Timeline, waves: &[DetectedWave]) -> Incident {
+    let seconds = tl.seconds.as_slice();
     let mut inc = Incident {
         id: 0,
         victim,
@@ -243,12 +404,28 @@ fn build(victim: String, seconds: &[(u64, Bucket)], waves: &[DetectedWave]) -> I
         top_sources: Vec::new(),
         packets: 0,
         bytes: 0,
+        fingerprints: Vec::new(),
     };
     let mut sources = Hll::new();
     let mut top = SpaceSaving::<8>::new();
     let mut totals: BTreeMap<String, (u64, Option<u16>)> = BTreeMap::new();
     for w in waves {
-        let (wave, _traffic, s, t) = measure(seconds, w);
+        let (mut wave, mut traffic, mut s, mut t) = measure(seconds, w);
+        // Floods seen in a payload metric ramp up and down below the packet-rate
+        // threshold: follow the metric itself over the ramps.
+        let signature: Option<fn(&AppCounters) -> u64> =
+            match wave.vectors.first().map(|v| v.name.as_str()) {
+                Some("http_flood") => Some(|a| a.http_requests),
+                Some("dns_water_torture") => Some(|a| a.dns_random_queries),
+                _ => None,
+            };
+        if let Some(metric) = signature {
+            let refined = extend_by_metric(seconds, w, metric);
+            if refined != *w {
+                (wave, traffic, s, t) = measure(seconds, &refined);
+            }
+        }
+        let _ = traffic;
         sources.merge(&s);
         top.merge(&t);
         inc.packets += wave.packets;
@@ -275,6 +452,25 @@ fn build(victim: String, seconds: &[(u64, Bucket)], waves: &[DetectedWave]) -> I
         .collect();
     inc.vectors
         .sort_by(|a, b| b.packets.cmp(&a.packets).then(a.name.cmp(&b.name)));
+    if let (Some(first), Some(last)) = (waves.first(), waves.last()) {
+        inc.fingerprints = tl
+            .mirai_between(first.start_second, last.end_second)
+            .map_or_else(Vec::new, |(m, packets)| m.verdict(packets));
+    }
+    // TCP stomp is an ACK/PSH flood over connections the bots completed: the packets are
+    // ACKs like any ACK flood's, and the stomp fingerprint (ports and window fixed per
+    // connection, the 16-bit seq/ack quirk) is what tells them apart.
+    if inc.fingerprints.iter().any(|f| f.vector == "stomp") {
+        for v in inc
+            .vectors
+            .iter_mut()
+            .chain(inc.waves.iter_mut().flat_map(|w| w.vectors.iter_mut()))
+        {
+            if v.name == "ack_flood" {
+                v.name = "tcp_stomp".to_string();
+            }
+        }
+    }
     inc.distinct_sources = sources.count();
     inc.distinct_sources_error = distinct_error(inc.distinct_sources);
     inc.top_sources = top

@@ -8,6 +8,11 @@
 //! - [`aggregate`]: observations → one [`aggregate::Timeline`] of per-second
 //!   [`aggregate::Bucket`]s per destination; aggregators of consecutive chunks merge.
 //! - [`summary`]: destination summaries (totals, peaks, distinct sources) for reports.
+//! - [`textlog`]: outage reports (CSV, JSON) and access logs (combined, JSON lines) →
+//!   records, with malformed lines counted, never fatal.
+//! - [`impact`]: report spikes and web-service health against attack waves.
+//! - [`mitigate`]: incidents → FlowSpec / RTBH / nftables rules and DDoSDB fingerprints that
+//!   never cover an allow-listed address.
 //!
 //! ```
 //! use std::net::IpAddr;
@@ -29,9 +34,15 @@
 //! ```
 
 pub mod aggregate;
+pub mod attribute;
+pub mod campaign;
+pub mod claim;
 pub mod classify;
 pub mod detect;
 pub mod fingerprint;
+pub mod impact;
 pub mod incident;
+pub mod mitigate;
 pub mod sketch;
 pub mod summary;
+pub mod textlog;

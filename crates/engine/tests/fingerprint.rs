@@ -80,7 +80,7 @@ fn wave_with(
     seed: u64,
 ) -> Vec<Observation> {
     let mut rng = Rng::new(seed, 7);
-    let mut g = AttackGen::new(vector, params, &mut rng);
+    let mut g = AttackGen::new(vector, params, true, &mut rng);
     let initial = if ttl128 { 128 } else { 64 };
     let mut states: Vec<SourceState> = (0..bots)
         .map(|i| {
@@ -471,7 +471,7 @@ fn simulated_mirai_scanning_is_mirai_with_sources() {
 
     // The simulator's scanning vector, and Hide'N Seek alongside: two separate reports.
     let mut rng = Rng::new(5, 5);
-    let mut g = AttackGen::new(Vector::TelnetScan, &VectorParams::default(), &mut rng);
+    let mut g = AttackGen::new(Vector::TelnetScan, &VectorParams::default(), true, &mut rng);
     let bot = Ipv4Addr::new(186, 1, 2, 3);
     let mut s = g.source(bot, 50, &mut rng);
     let mut buf = Vec::new();

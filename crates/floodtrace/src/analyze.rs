@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_wire::capture::{CaptureFormat, ReaderState, Record, RecordReader};
-use floodtrace_wire::{observe_frame_with, CaptureError, CaptureErrorKind, DecodeError, Frame};
+use floodtrace_wire::{
+    observe_frame_with, CaptureError, CaptureErrorKind, DecodeError, Frame, PeekMode,
+};
 
 use crate::sources::file::{Chunk, Feed};
 
@@ -172,13 +174,31 @@ struct Job<'a> {
 }
 
 /// Aggregates and counts of the records of one chunk.
-#[derive(Default)]
 struct ChunkWork {
     agg: Aggregator,
     counts: Counts,
+    peek: PeekMode,
 }
 
 impl ChunkWork {
+    /// Empty work; `inspect` turns on what detection needs beyond counting (payload
+    /// peeks, fingerprints, scanners).
+    fn new(inspect: bool) -> Self {
+        ChunkWork {
+            agg: if inspect {
+                Aggregator::new()
+            } else {
+                Aggregator::counting_only()
+            },
+            counts: Counts::default(),
+            peek: if inspect {
+                PeekMode::Analysis
+            } else {
+                PeekMode::Never
+            },
+        }
+    }
+
     /// Decode and count one item returned by a [`RecordReader`].
     #[inline]
     fn item(&mut self, item: &Result<Record<'_>, CaptureError>) {
@@ -186,8 +206,13 @@ impl ChunkWork {
             Ok(rec) => {
                 self.counts.records += 1;
                 self.counts.wire_bytes += rec.wire_len as u64;
-                // No payload peek: nothing downstream reads `Observation::app` yet.
-                match observe_frame_with(rec.link_type, rec.data, rec.ts_ns, rec.wire_len, false) {
+                match observe_frame_with(
+                    rec.link_type,
+                    rec.data,
+                    rec.ts_ns,
+                    rec.wire_len,
+                    self.peek,
+                ) {
                     Ok(Frame::Ip(obs)) => {
                         self.counts.ip_records += 1;
                         self.agg.add(&obs);
@@ -204,8 +229,14 @@ impl ChunkWork {
 }
 
 /// Decode and aggregate every record of one chunk.
-fn process_chunk(bytes: &[u8], base: u64, state: ReaderState, records_before: u64) -> ChunkWork {
-    let mut work = ChunkWork::default();
+fn process_chunk(
+    bytes: &[u8],
+    base: u64,
+    state: ReaderState,
+    records_before: u64,
+    inspect: bool,
+) -> ChunkWork {
+    let mut work = ChunkWork::new(inspect);
     let mut reader = RecordReader::resume(bytes, base, state, records_before);
     while let Some(item) = reader.next() {
         let fatal = matches!(&item, Err(e) if e.fatal);
@@ -377,11 +408,13 @@ fn take<'m, F: Feed<'m>>(feed: &mut F, keep_bytes: bool, from: u64, to: u64) -> 
     }
 }
 
-/// Analyse one input with `threads` workers (1 = everything on this thread).
+/// Analyse one input with `threads` workers (1 = everything on this thread). Without
+/// `inspect`, only counts are kept (no payload peeks, fingerprints or scanners).
 pub fn analyze_feed<'m, F: Feed<'m>>(
     feed: &mut F,
     threads: usize,
     chunk_bytes: u64,
+    inspect: bool,
     progress: &dyn Fn(u64),
 ) -> InputOutcome {
     let mut agg = Aggregator::new();
@@ -390,7 +423,7 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
         // One pass: decode each record as the walk reaches it (a second pass over the
         // chunk would wait on memory a second time). Chunk boundaries, and so results,
         // are the same as with workers.
-        let work = std::cell::RefCell::new(ChunkWork::default());
+        let work = std::cell::RefCell::new(ChunkWork::new(inspect));
         let walked = walk(
             feed,
             chunk_bytes,
@@ -398,14 +431,22 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
             progress,
             |item| work.borrow_mut().item(item),
             |_job| {
-                let done = work.take();
+                let done = work.replace(ChunkWork::new(inspect));
                 agg.merge(done.agg);
                 counts.merge(done.counts);
             },
         );
         walked
     } else {
-        run_parallel(feed, threads, chunk_bytes, progress, &mut agg, &mut counts)
+        run_parallel(
+            feed,
+            threads,
+            chunk_bytes,
+            inspect,
+            progress,
+            &mut agg,
+            &mut counts,
+        )
     };
     let (format, complete) = match walked {
         Ok((format, None)) => (Some(format), true),
@@ -446,6 +487,7 @@ fn run_parallel<'m, F: Feed<'m>>(
     feed: &mut F,
     threads: usize,
     chunk_bytes: u64,
+    inspect: bool,
     progress: &dyn Fn(u64),
     agg: &mut Aggregator,
     counts: &mut Counts,
@@ -471,6 +513,7 @@ fn run_parallel<'m, F: Feed<'m>>(
                     job.base,
                     job.state,
                     job.records_before,
+                    inspect,
                 );
                 if res_tx.send((job.index, w.agg, w.counts)).is_err() {
                     return;
@@ -490,7 +533,7 @@ fn run_parallel<'m, F: Feed<'m>>(
             }
         };
         let inline = std::cell::Cell::new(false);
-        let work = std::cell::RefCell::new(ChunkWork::default());
+        let work = std::cell::RefCell::new(ChunkWork::new(inspect));
         let mut in_flight = 0usize;
         let walked = walk(
             feed,
@@ -504,7 +547,7 @@ fn run_parallel<'m, F: Feed<'m>>(
             },
             |job| {
                 if inline.get() {
-                    let w = work.take();
+                    let w = work.replace(ChunkWork::new(inspect));
                     absorb((job.index, w.agg, w.counts));
                 } else {
                     // The queue has room (checked below), so this does not block for long;

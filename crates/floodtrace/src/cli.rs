@@ -47,6 +47,83 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Score an analysis (analyze --format json) against a simulator's truth.json
     Eval(EvalArgs),
+    /// Turn a report's incidents into FlowSpec, RTBH or nftables rules, or DDoSDB fingerprints
+    #[command(after_long_help = MITIGATE_EXAMPLES)]
+    Mitigate(MitigateArgs),
+}
+
+const MITIGATE_EXAMPLES: &str = "\
+Examples:
+  floodtrace mitigate report.json --as nftables --allow allow.txt -o rules.nft
+  floodtrace mitigate report.json --as exabgp --incident 2 --expiry 30m
+  floodtrace mitigate report.json --as rtbh --speaker gobgp
+  floodtrace mitigate report.json --as ddosdb -o fingerprint.json
+
+No rule ever covers an address of the allow-list (one address or CIDR per line, # comments):
+prefixes are narrowed around it, or the rule is dropped with a reason on stderr.";
+
+/// Output formats of `mitigate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MitigateFormat {
+    /// BGP FlowSpec routes for exabgp (`flow { route … }`)
+    Exabgp,
+    /// BGP FlowSpec as gobgp commands
+    Gobgp,
+    /// Remotely triggered black hole routes (community 65535:666)
+    Rtbh,
+    /// An nftables ruleset (`table inet floodtrace`)
+    Nftables,
+    /// DDoS Clearing House / DDoSDB fingerprint JSON
+    Ddosdb,
+}
+
+/// BGP speaker of `mitigate --as rtbh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RtbhSpeaker {
+    /// exabgp API commands
+    Exabgp,
+    /// gobgp CLI commands
+    Gobgp,
+}
+
+/// Arguments of `mitigate`.
+#[derive(Debug, clap::Args)]
+pub struct MitigateArgs {
+    /// Report written by `floodtrace analyze --format json`
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+
+    /// What to write
+    #[arg(long = "as", value_name = "FORMAT")]
+    pub format: MitigateFormat,
+
+    /// Addresses and prefixes no rule may cover (one per line, # comments)
+    #[arg(long, value_name = "FILE")]
+    pub allow: Option<PathBuf>,
+
+    /// Rules expire this long after the incident's end (e.g. 90s, 30m, 1h, 2h30m)
+    #[arg(long, value_name = "DURATION")]
+    pub expiry: Option<String>,
+
+    /// Only this incident (its id in the report)
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<u32>,
+
+    /// Rate of rate-limit rules, bytes per second (default 125000 = 1 Mbit/s)
+    #[arg(long, value_name = "BYTES")]
+    pub rate_limit: Option<u64>,
+
+    /// Next hop of RTBH routes (default 192.0.2.1, or 100::1 for IPv6)
+    #[arg(long, value_name = "ADDR")]
+    pub next_hop: Option<std::net::IpAddr>,
+
+    /// BGP speaker for --as rtbh
+    #[arg(long, value_name = "SPEAKER", default_value = "exabgp")]
+    pub speaker: RtbhSpeaker,
+
+    /// Write to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 const SIMULATE_EXAMPLES: &str = "\
@@ -118,6 +195,18 @@ pub struct EvalArgs {
     #[arg(long, value_name = "SECONDS")]
     pub max_timing_error: Option<f64>,
 
+    /// Fail (exit 4) when fewer detected waves than this share have the right vector
+    #[arg(long, value_name = "SHARE")]
+    pub min_vector_accuracy: Option<f64>,
+
+    /// Fail (exit 4) when Mirai fingerprint precision is below this share
+    #[arg(long, value_name = "SHARE")]
+    pub min_fingerprint_precision: Option<f64>,
+
+    /// Fail (exit 4) when Mirai fingerprint recall is below this share
+    #[arg(long, value_name = "SHARE")]
+    pub min_fingerprint_recall: Option<f64>,
+
     /// Output format
     #[arg(long, short = 'f', value_name = "FORMAT", default_value = "text")]
     pub format: Format,
@@ -179,6 +268,33 @@ pub struct AnalyzeArgs {
     /// Never show a progress bar (it is shown only when stderr is a terminal anyway)
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Count only: totals and per-destination timelines, no attack detection
+    ///
+    /// Skips payload peeks, fingerprints, scanner tracking and incident detection; the
+    /// report has no incidents. Faster, and the benchmark's reference for the cost of
+    /// detection.
+    #[arg(long)]
+    pub no_detect: bool,
+
+    /// Detection settings and protected networks with static thresholds (TOML)
+    ///
+    /// See docs/USAGE.md, "Detection configuration". Without it, defaults apply and
+    /// baselines are learned from the traffic itself.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Write the first packets of each vector of each incident to pcap files in DIR
+    ///
+    /// One file per incident and vector, `incident-<id>-<vector>.pcap`, holding its first
+    /// 100 packets (see --evidence-packets), read again from the inputs after detection.
+    /// Needs inputs that are files (not `-`).
+    #[arg(long, value_name = "DIR")]
+    pub evidence: Option<PathBuf>,
+
+    /// Packets per incident and vector written by --evidence
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub evidence_packets: usize,
 
     /// Chunk size in bytes for parallel decoding (results do not depend on it per run,
     /// but top-source lists may differ slightly between chunk sizes)

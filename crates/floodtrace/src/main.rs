@@ -2,7 +2,10 @@
 
 mod analyze;
 mod cli;
+mod config;
+mod evidence;
 mod geo_path;
+mod mitigate;
 mod simulate;
 mod sources;
 
@@ -15,7 +18,7 @@ use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_engine::summary::top_destinations;
 use floodtrace_report::model::{
     AnalysisReport, DestinationReport, ErrorReport, Generator, IncidentReport, InputReport,
-    TotalsReport, SCHEMA_VERSION,
+    ScanningReport, TotalsReport, SCHEMA_VERSION,
 };
 
 use crate::analyze::{analyze_feed, InputOutcome};
@@ -55,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Analyze(args) => run_analyze(args),
         Command::Simulate(args) => simulate::run_simulate(args),
         Command::Eval(args) => simulate::run_eval(args),
+        Command::Mitigate(args) => mitigate::run_mitigate(args),
     }
 }
 
@@ -78,6 +82,10 @@ fn progress_bar(enabled: bool, len: Option<u64>, path: &str) -> Option<indicatif
 }
 
 fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
+    let config = match &args.config {
+        Some(path) => config::Config::load(path)?,
+        None => config::Config::default(),
+    };
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -114,10 +122,11 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                         &mut MappedFeed::new(map.as_ref()),
                         threads,
                         chunk_bytes,
+                        !args.no_detect,
                         &progress,
                     ),
                     Input::Stream(mut feed) | Input::File(mut feed, _) => {
-                        analyze_feed(&mut feed, threads, chunk_bytes, &progress)
+                        analyze_feed(&mut feed, threads, chunk_bytes, !args.no_detect, &progress)
                     }
                 };
                 if let Some(b) = bar {
@@ -188,10 +197,31 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
             DestinationReport::new(s, series)
         })
         .collect();
-    let incidents = floodtrace_engine::incident::find_incidents(
-        &merged,
-        &floodtrace_engine::detect::DetectConfig::default(),
-    );
+    let incidents = if args.no_detect {
+        Vec::new()
+    } else {
+        floodtrace_engine::incident::find_incidents_with(&merged, &config.detect, &config.networks)
+    };
+    if let Some(dir) = &args.evidence {
+        let files = evidence::write_evidence(dir, &args.inputs, &incidents, args.evidence_packets)?;
+        for f in &files {
+            let note = if f.skipped_link_type > 0 {
+                format!(
+                    " ({} more of another link type left out)",
+                    f.skipped_link_type
+                )
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "floodtrace: evidence: incident {} {}: {} packets → {}{note}",
+                f.incident,
+                f.vector,
+                f.packets,
+                f.path.display()
+            );
+        }
+    }
     let report = AnalysisReport {
         schema_version: SCHEMA_VERSION,
         generator: Generator::default(),
@@ -199,6 +229,12 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         inputs,
         destinations,
         incidents: incidents.iter().map(IncidentReport::new).collect(),
+        scanning: merged
+            .scanners()
+            .report()
+            .iter()
+            .map(|r| ScanningReport::new(r, 1000))
+            .collect(),
     };
     let rendered = match args.format {
         Format::Text => floodtrace_report::text::render(&report),

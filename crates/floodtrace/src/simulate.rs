@@ -114,8 +114,12 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<u8> {
             args.max_total_error * 100.0
         ));
     }
-    let needs_detection =
-        args.min_recall.is_some() || args.max_spurious.is_some() || args.max_timing_error.is_some();
+    let needs_detection = args.min_recall.is_some()
+        || args.max_spurious.is_some()
+        || args.max_timing_error.is_some()
+        || args.min_vector_accuracy.is_some()
+        || args.min_fingerprint_precision.is_some()
+        || args.min_fingerprint_recall.is_some();
     match (&score.detection, needs_detection) {
         (None, true) => failed.push("the report has no incidents to score detection on".into()),
         (Some(d), _) => {
@@ -137,6 +141,25 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<u8> {
                     .fold(0.0, f64::max);
                 if worst > t {
                     failed.push(format!("timing error {worst:.1} s > {t} s"));
+                }
+            }
+            if let Some(min) = args.min_vector_accuracy {
+                // No detected wave: nothing to be wrong about (recall catches misses).
+                if !d.detected.is_empty() && d.vector_accuracy < min {
+                    failed.push(format!("vector accuracy {:.3} < {min}", d.vector_accuracy));
+                }
+            }
+            // Precision is undefined when nothing was fingerprinted, recall when no wave is
+            // Mirai's: neither can then be below a threshold.
+            if let (Some(min), Some(p)) = (args.min_fingerprint_precision, d.fingerprint_precision)
+            {
+                if p < min {
+                    failed.push(format!("fingerprint precision {p:.3} < {min}"));
+                }
+            }
+            if let (Some(min), Some(r)) = (args.min_fingerprint_recall, d.fingerprint_recall) {
+                if r < min {
+                    failed.push(format!("fingerprint recall {r:.3} < {min}"));
                 }
             }
         }

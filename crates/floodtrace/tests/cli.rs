@@ -14,6 +14,8 @@ mod detection;
 mod determinism;
 #[path = "cli/inputs.rs"]
 mod inputs;
+#[path = "cli/mitigate.rs"]
+mod mitigate;
 #[path = "cli/simulate.rs"]
 mod simulate;
 #[path = "cli/spot.rs"]

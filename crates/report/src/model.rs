@@ -33,6 +33,52 @@ pub struct AnalysisReport {
     pub destinations: Vec<DestinationReport>,
     /// Detected incidents, in start order (ties: victim).
     pub incidents: Vec<IncidentReport>,
+    /// IoT scanning seen anywhere in the input: Mirai's scanner (`family: "mirai"`) and
+    /// telnet / exploit-port scanning without its signature (`family: null`).
+    pub scanning: Vec<ScanningReport>,
+}
+
+/// One kind of scanning and its sources.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanningReport {
+    /// `"mirai"` when the probes carry Mirai's `seq == destination address` signature,
+    /// `null` for scanning without it (never called Mirai).
+    pub family: Option<&'static str>,
+    /// Probes from the listed sources.
+    pub packets: u64,
+    /// Probes carrying the Mirai signature among them.
+    pub mirai_packets: u64,
+    /// Scanner sources, most probes first.
+    pub sources: Vec<ScannerSource>,
+    /// Whether every scanning source is listed (false: a deterministic sample).
+    pub complete: bool,
+}
+
+/// One scanning source.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScannerSource {
+    /// Source address.
+    pub address: IpAddr,
+    /// Probes sent.
+    pub packets: u64,
+}
+
+impl ScanningReport {
+    /// Build from the engine's scan report, listing at most `limit` sources.
+    pub fn new(r: &floodtrace_engine::fingerprint::ScanReport, limit: usize) -> Self {
+        ScanningReport {
+            family: r.family,
+            packets: r.packets,
+            mirai_packets: r.mirai_packets,
+            complete: r.complete && r.sources.len() <= limit,
+            sources: r
+                .sources
+                .iter()
+                .take(limit)
+                .map(|&(address, packets)| ScannerSource { address, packets })
+                .collect(),
+        }
+    }
 }
 
 /// One attack vector of a wave or incident.
@@ -101,6 +147,8 @@ pub struct IncidentReport {
     pub distinct_sources_error: f64,
     /// Heaviest sources.
     pub top_sources: Vec<SourceCount>,
+    /// Botnet fingerprints: `{family, vector, match_share, packets, fields}`.
+    pub fingerprints: Vec<floodtrace_engine::fingerprint::Fingerprint>,
 }
 
 fn vector_reports(v: &[floodtrace_engine::classify::VectorShare]) -> Vec<VectorReport> {
@@ -153,6 +201,7 @@ impl IncidentReport {
                     error: e.error,
                 })
                 .collect(),
+            fingerprints: i.fingerprints.clone(),
         }
     }
 }

@@ -79,6 +79,41 @@ pub fn render(r: &AnalysisReport) -> String {
                 group(i.distinct_sources),
                 vectors.join(", ")
             );
+            for f in &i.fingerprints {
+                let _ = writeln!(
+                    o,
+                    "        fingerprint {} {}: {:.0}% of packets match ({})",
+                    f.family,
+                    f.vector,
+                    f.match_share * 100.0,
+                    f.fields.join(", ")
+                );
+            }
+        }
+    }
+    if !r.scanning.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "scanning");
+        for s in &r.scanning {
+            let what = match s.family {
+                Some(f) => format!("{f} scanner (seq = destination address)"),
+                None => "IoT telnet/exploit-port scanning, no Mirai signature".to_string(),
+            };
+            let shown: Vec<String> = s
+                .sources
+                .iter()
+                .take(5)
+                .map(|x| x.address.to_string())
+                .collect();
+            let _ = writeln!(
+                o,
+                "  {what}: {} probes from {}{} source(s): {}{}",
+                group(s.packets),
+                if s.complete { "" } else { "≥ " },
+                group(s.sources.len() as u64),
+                shown.join(", "),
+                if s.sources.len() > 5 { ", …" } else { "" }
+            );
         }
     }
     if !r.destinations.is_empty() {

@@ -134,6 +134,9 @@ struct WaveRun<'s> {
     spoof: Option<(Vec<Prefix>, Vec<u8>)>,
     carry: f64,
     scan_carry: f64,
+    /// A source in the middle of a connection exchange sends the next packet (see
+    /// `AttackGen::mid_connection`): a bot's connection takes milliseconds, not turns.
+    sticky: Option<(usize, u64)>,
     scanners: u32,
     // Truth.
     packets: u64,
@@ -326,7 +329,8 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
     let mut waves: Vec<WaveRun<'_>> = Vec::with_capacity(sc.waves.len());
     for (i, w) in sc.waves.iter().enumerate() {
         let mut rng = Rng::named(seed, &format!("wave:{}:{}", i, w.name));
-        let gen = AttackGen::new(w.vector, &w.params, &mut rng);
+        let mirai = matches!(&w.sources, Sources::Botnet { family, .. } if family.eq_ignore_ascii_case("mirai"));
+        let gen = AttackGen::new(w.vector, &w.params, mirai, &mut rng).with_scale(sc.scale);
         let target = Prefix::parse(&w.target)?;
         let mut sources = Vec::new();
         let mut spoof = None;
@@ -415,6 +419,7 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
             spoof,
             carry: 0.0,
             scan_carry: 0.0,
+            sticky: None,
             scanners,
             packets: 0,
             bytes: 0,
@@ -580,7 +585,7 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
                 w.carry = want - n as f64;
                 for _ in 0..n {
                     let dst = w.target.nth(w.rng.below(w.target.size()));
-                    let ts = sec_ns + w.rng.below(SLICE_NS);
+                    let mut ts = sec_ns + w.rng.below(SLICE_NS);
                     let off = arena.len();
                     let (src_addr, idx, country) = if let Some((prefixes, ttls)) = &w.spoof {
                         let addr = spoofed_addr(prefixes, &mut w.rng);
@@ -589,9 +594,21 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
                         w.gen.frame(&mut st, dst, &mut w.rng, &mut arena);
                         (addr, u32::MAX, u16::MAX)
                     } else {
-                        let k = w.rng.below(w.sources.len() as u64) as usize;
+                        let k = match w.sticky.take() {
+                            Some((k, prev)) => {
+                                // One round trip (0.2-2 ms) after the previous packet.
+                                ts = (prev + 200_000 + w.rng.below(1_800_000))
+                                    .min(sec_ns + SLICE_NS - 1)
+                                    .max(sec_ns);
+                                k
+                            }
+                            None => w.rng.below(w.sources.len() as u64) as usize,
+                        };
                         let s = &mut w.sources[k];
                         w.gen.frame(&mut s.state, dst, &mut w.rng, &mut arena);
+                        if w.gen.mid_connection(&s.state) {
+                            w.sticky = Some((k, ts));
+                        }
                         (s.addr, k as u32, s.country)
                     };
                     push(

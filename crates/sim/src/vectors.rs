@@ -411,6 +411,11 @@ pub struct AttackGen {
     resolver: Option<Ipv4Addr>,
     gcip: bool,
     syn_opts: [u8; 20],
+    /// The attack comes from Mirai (its stock packets) rather than a generic flood tool.
+    mirai: bool,
+    /// Probability that a stomp connection's handshake is written (see
+    /// [`AttackGen::with_scale`]).
+    handshake_keep: f64,
     window: u16,
     gre_inner_src: Ipv4Addr,
     stomp_dport: u16,
@@ -418,10 +423,32 @@ pub struct AttackGen {
 }
 
 impl AttackGen {
+    /// Whether source `s` is inside a connection's exchange whose next packet follows
+    /// within a round trip (http: handshake, request and close; stomp: the handshake),
+    /// so the caller sends it next rather than waiting for the source's next turn.
+    pub fn mid_connection(&self, s: &SourceState) -> bool {
+        match self.vector {
+            Vector::Http => s.phase != 0,
+            Vector::Stomp => s.phase == 1,
+            _ => false,
+        }
+    }
+
+    /// The capture is a `scale` sample of the real attack: a stomp bot's handshake (two
+    /// packets before millions on one connection) is then kept with probability `scale`
+    /// too, so handshakes do not outweigh the flood as they would if every connection of
+    /// the full-size botnet were written.
+    pub fn with_scale(mut self, scale: f64) -> AttackGen {
+        self.handshake_keep = scale.clamp(0.0, 1.0);
+        self
+    }
+
     /// A generator for one wave of `vector`, drawing the per-attack constants from `rng`:
     /// syn MSS (1400–1415) and TSval, ack/stomp window, greip/greeth inner source, stomp
-    /// destination port.
-    pub fn new(vector: Vector, params: &VectorParams, rng: &mut Rng) -> AttackGen {
+    /// destination port. `mirai` says whether Mirai sends it; otherwise a SYN flood looks
+    /// like a generic flood tool's (hping3: no TCP options, window 512, no DF), so only
+    /// Mirai's own packets carry its fingerprint.
+    pub fn new(vector: Vector, params: &VectorParams, mirai: bool, rng: &mut Rng) -> AttackGen {
         let default_len = match vector {
             Vector::Stomp => 768,
             Vector::Icmp => 56,
@@ -461,6 +488,8 @@ impl AttackGen {
             resolver: params.resolver,
             gcip: params.gcip.unwrap_or(false),
             syn_opts,
+            mirai,
+            handshake_keep: 1.0,
             window,
             gre_inner_src,
             stomp_dport,
@@ -612,7 +641,7 @@ impl AttackGen {
         let r = rng.next_u64();
         let ip = Ipv4Header::new(PROTO_TCP, s.addr, dst, s.ttl)
             .id(rng.next_u16())
-            .df(true);
+            .df(self.mirai);
         let ip_at = ipv4_begin(out, &ip);
         let mut t = TcpHeader::new(
             flood_port(r as u16),
@@ -621,7 +650,11 @@ impl AttackGen {
             0,
             SYN,
         );
-        t.options = &self.syn_opts;
+        if self.mirai {
+            t.options = &self.syn_opts;
+        } else {
+            t.window = 512;
+        }
         let tcp_at = tcp_begin(out, &t);
         tcp_finish(out, ip_at, tcp_at);
         ipv4_finish(out, ip_at);
@@ -788,9 +821,16 @@ impl AttackGen {
     }
 
     fn stomp(&self, s: &mut SourceState, dst: Ipv4Addr, rng: &mut Rng, out: &mut Vec<u8>) {
+        if s.phase == 0 {
+            Self::new_connection(s, dst, self.stomp_dport, rng);
+            if !rng.chance(self.handshake_keep) {
+                // The handshake fell outside the scaled-down sample: go straight to the
+                // flood on the established connection.
+                s.phase = 2;
+            }
+        }
         match s.phase {
             0 => {
-                Self::new_connection(s, dst, self.stomp_dport, rng);
                 let opts = linux_syn_options(1460, s.tsval, 7);
                 Self::kernel_tcp(s, s.seq, 0, SYN, LINUX_SYN_WINDOW, &opts, None, out);
                 s.phase = 1;

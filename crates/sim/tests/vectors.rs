@@ -30,7 +30,7 @@ fn generate(
     seed: u64,
 ) -> (AttackGen, Vec<(usize, Vec<u8>)>) {
     let mut rng = Rng::new(seed, 1);
-    let mut g = AttackGen::new(v, params, &mut rng);
+    let mut g = AttackGen::new(v, params, true, &mut rng);
     let bots = bots();
     let mut states: Vec<SourceState> = bots
         .iter()
@@ -316,7 +316,13 @@ fn syn_flood() {
     // Another attack draws other constants.
     let mss_set: HashSet<_> = (0..40)
         .map(|s| {
-            AttackGen::new(Vector::Syn, &VectorParams::default(), &mut Rng::new(s, 9)).syn_mss()
+            AttackGen::new(
+                Vector::Syn,
+                &VectorParams::default(),
+                true,
+                &mut Rng::new(s, 9),
+            )
+            .syn_mss()
         })
         .collect();
     assert!(mss_set.len() > 8 && mss_set.iter().all(|m| (1400..=1415).contains(m)));
@@ -1189,7 +1195,7 @@ fn tshark_reports_no_malformed_packets() {
 fn throughput_note() {
     for v in [Vector::Syn, Vector::Udp] {
         let mut rng = Rng::new(1, 1);
-        let mut g = AttackGen::new(v, &VectorParams::default(), &mut rng);
+        let mut g = AttackGen::new(v, &VectorParams::default(), true, &mut rng);
         let mut s = g.source(Ipv4Addr::new(1, 2, 3, 4), 50, &mut rng);
         let mut out = Vec::with_capacity(2048);
         let n = 2_000_000u64;

@@ -168,3 +168,98 @@ pub fn peek(data: &[u8]) {
         assert_eq!(hint == AppHint::None, payload.is_empty(), "{hint:?}");
     }
 }
+
+/// Decode `data` as a flow export datagram twice with one decoder (the second pass sees
+/// the templates the first one learned), behind the version field `version` (empty: as is).
+///
+/// # Panics
+/// When an error points past the end of the datagram, or more bytes are said to belong to
+/// the message than there are.
+fn flow_datagram(version: &[u8], data: &[u8]) {
+    use crate::flow::{FlowDecoder, FlowEvent};
+    let mut d = version.to_vec();
+    d.extend_from_slice(data);
+    let mut decoder = FlowDecoder::default();
+    let exporter = core::net::IpAddr::V4(core::net::Ipv4Addr::LOCALHOST);
+    for _ in 0..2 {
+        let summary = decoder.decode(exporter, 0, &d, &mut |ev| {
+            if let FlowEvent::Error(e) = ev {
+                assert!(e.offset <= d.len(), "{e}");
+                let _ = e.reason();
+            }
+        });
+        assert!(summary.consumed <= d.len());
+    }
+}
+
+/// NetFlow v5: `data` after the version field.
+pub fn netflow5(data: &[u8]) {
+    flow_datagram(&[0, 5], data);
+}
+
+/// NetFlow v9: `data` after the version field.
+pub fn netflow9(data: &[u8]) {
+    flow_datagram(&[0, 9], data);
+}
+
+/// IPFIX: `data` after the version field.
+pub fn ipfix(data: &[u8]) {
+    flow_datagram(&[0, 10], data);
+}
+
+/// sFlow v5: `data` after the 32-bit version field.
+pub fn sflow(data: &[u8]) {
+    flow_datagram(&[0, 0, 0, 5], data);
+}
+
+/// Sniff `data`, cut it as a raw export file, and decode what the sniffer accepts.
+///
+/// # Panics
+/// When a payload the sniffer recognised is called unrecognised by the decoder, or the
+/// raw-file cutter loses or invents bytes.
+pub fn flow_sniff(data: &[u8]) {
+    use crate::flow::{sniff, FlowDecoder, FlowEvent, RawDatagrams};
+    let mut total = 0;
+    for m in RawDatagrams::new(data) {
+        assert_eq!(m.offset, total);
+        total += m.data.len();
+    }
+    assert_eq!(total, data.len());
+    if sniff(data).is_some() {
+        let mut decoder = FlowDecoder::default();
+        let exporter = core::net::IpAddr::V4(core::net::Ipv4Addr::LOCALHOST);
+        let summary = decoder.decode(exporter, 0, data, &mut |ev| {
+            if let FlowEvent::Error(e) = ev {
+                assert_ne!(e.reason(), "flow.unrecognised");
+            }
+        });
+        assert_eq!(summary.protocol, sniff(data));
+    }
+}
+
+#[cfg(test)]
+mod flow_tests {
+    /// The flow entry points on a few handmade inputs (the fuzz targets call them).
+    #[test]
+    fn flow_entry_points() {
+        let inputs: [&[u8]; 6] = [
+            &[],
+            &[0, 1],
+            &[
+                0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+            &[
+                0, 40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 12, 1, 0, 0, 1, 0, 8,
+            ],
+            &[0xff; 64],
+            &[0; 300],
+        ];
+        for d in inputs {
+            super::netflow5(d);
+            super::netflow9(d);
+            super::ipfix(d);
+            super::sflow(d);
+            super::flow_sniff(d);
+        }
+    }
+}

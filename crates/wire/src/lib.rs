@@ -46,6 +46,7 @@
 mod bytes;
 pub mod capture;
 pub mod error;
+pub mod flow;
 pub mod fuzzing;
 pub mod ip;
 pub mod link;
@@ -55,4 +56,4 @@ pub mod transport;
 
 pub use error::{CaptureError, CaptureErrorKind, DecodeError, Layer};
 pub use observe::{observe_frame, observe_frame_with, Encap, Fragment, Frame, Observation, Origin};
-pub use peek::AppHint;
+pub use peek::{AppHint, PeekMode};

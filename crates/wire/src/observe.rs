@@ -219,9 +219,10 @@ pub fn observe_frame(
     observe_frame_with(link_type, data, ts_ns, wire_len, true)
 }
 
-/// [`observe_frame`], choosing whether to classify the payload ([`Observation::app`]).
-/// The payload peek costs about a third of the decode on a random-payload flood, so hot
-/// paths that do not use `app` pass `false`.
+/// [`observe_frame`], choosing which payloads to classify ([`Observation::app`]): a
+/// [`peek::PeekMode`], or `true` / `false` for all / none. The payload peek costs about a
+/// third of the decode on a random-payload flood, so hot paths pass
+/// [`peek::PeekMode::Analysis`] (or `false` when they do not use `app`).
 ///
 /// # Errors
 /// As [`observe_frame`].
@@ -231,8 +232,9 @@ pub fn observe_frame_with(
     data: &[u8],
     ts_ns: u64,
     wire_len: u32,
-    peek: bool,
+    peek: impl Into<peek::PeekMode>,
 ) -> Result<Frame, DecodeError> {
+    let peek = peek.into();
     let net = link::network_layer(link_type, data)?;
     let (mut obs, l4) = match net.payload {
         link::Payload::Ipv4(at) => ip::observe_ipv4(data, at, ts_ns)?,

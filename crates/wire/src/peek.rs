@@ -314,6 +314,48 @@ pub fn domain_hash(name: &str) -> u32 {
         .fold(FNV_OFFSET, |h, &c| fnv_step(h, c.to_ascii_lowercase()))
 }
 
+/// Which payloads [`crate::observe_frame_with`] classifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PeekMode {
+    /// None: [`crate::Observation::app`] stays [`AppHint::None`].
+    Never,
+    /// Every TCP and UDP payload.
+    #[default]
+    Always,
+    /// Only the payloads floodtrace's analysis reads (see [`analysis_wants`]): a random
+    /// flood's payload is then not classified at all, which is most of the cost.
+    Analysis,
+}
+
+impl From<bool> for PeekMode {
+    fn from(peek: bool) -> Self {
+        if peek {
+            PeekMode::Always
+        } else {
+            PeekMode::Never
+        }
+    }
+}
+
+/// UDP source ports whose payload tells a reflected answer from a flood that only borrows
+/// the port (the reflection services of `attack-signatures.md` §3; NetBIOS name service
+/// answers look like DNS).
+pub const REFLECTION_SOURCE_PORTS: [u16; 15] = [
+    19, 53, 69, 111, 123, 137, 161, 389, 520, 1900, 3283, 3478, 3702, 5683, 11211,
+];
+
+/// Whether the analysis reads this payload: DNS queries (water torture), answers from a
+/// reflection service's port (is it really that service?), and TCP payloads that may be an
+/// HTTP request (first byte an upper-case letter: methods are upper case).
+#[inline]
+pub fn analysis_wants(proto: u8, sport: u16, dport: u16, first: u8) -> bool {
+    match proto {
+        PROTO_UDP => dport == 53 || REFLECTION_SOURCE_PORTS.contains(&sport),
+        PROTO_TCP => first.is_ascii_uppercase(),
+        _ => false,
+    }
+}
+
 /// Peek at a transport payload.
 ///
 /// `proto` is the IP protocol (only TCP and UDP payloads are examined), `sport`/`dport`

@@ -37,15 +37,33 @@ pub mod tcp_flag {
     pub const URG: u8 = 0x20;
 }
 
+/// Whether `mode` asks for this payload to be classified.
+#[inline]
+fn wanted(mode: peek::PeekMode, proto: u8, obs: &Observation, payload: &[u8]) -> bool {
+    match mode {
+        peek::PeekMode::Never => false,
+        peek::PeekMode::Always => true,
+        peek::PeekMode::Analysis => payload
+            .first()
+            .is_some_and(|&b| peek::analysis_wants(proto, obs.sport, obs.dport, b)),
+    }
+}
+
 /// Fill the transport fields of `obs` from the segment described by `l4`.
 ///
 /// Never fails: a header cut short sets [`flag::L4_TRUNCATED`] and keeps what was read.
 /// With `decapsulate`, a GRE payload is decoded one level deep into [`Observation::inner`].
 ///
-/// With `peek`, the payload is also classified by content into [`Observation::app`]
-/// (see [`crate::peek`]); without, `app` stays `AppHint::None` and the cost is saved.
+/// `peek` chooses which payloads are also classified by content into [`Observation::app`]
+/// (see [`crate::peek`]); the others keep `AppHint::None` and the cost is saved.
 #[inline]
-pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool, peek: bool) {
+pub fn observe_l4(
+    data: &[u8],
+    l4: L4,
+    obs: &mut Observation,
+    decapsulate: bool,
+    peek: peek::PeekMode,
+) {
     let seg = data.get(l4.at..l4.end).unwrap_or(&[]);
     match obs.proto {
         PROTO_TCP => {
@@ -66,9 +84,11 @@ pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool,
             obs.tcp_options = tcp_options(seg, hlen);
             if hlen > seg.len() {
                 obs.flags |= flag::L4_TRUNCATED;
-            } else if let Some(payload) = seg.get(hlen..).filter(|_| peek && hlen >= 20) {
-                let full = obs.payload_len as usize;
-                obs.app = peek::peek(PROTO_TCP, obs.sport, obs.dport, payload, full);
+            } else if let Some(payload) = seg.get(hlen..).filter(|_| hlen >= 20) {
+                if wanted(peek, PROTO_TCP, obs, payload) {
+                    let full = obs.payload_len as usize;
+                    obs.app = peek::peek(PROTO_TCP, obs.sport, obs.dport, payload, full);
+                }
             }
         }
         PROTO_UDP => {
@@ -82,8 +102,8 @@ pub fn observe_l4(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool,
             // A first fragment's UDP length still names the whole datagram.
             let full = (be16(seg, 4) as usize).saturating_sub(8);
             let full = full.max(obs.payload_len as usize);
-            if peek {
-                let payload = seg.get(8..).unwrap_or(&[]);
+            let payload = seg.get(8..).unwrap_or(&[]);
+            if wanted(peek, PROTO_UDP, obs, payload) {
                 obs.app = peek::peek(PROTO_UDP, obs.sport, obs.dport, payload, full);
             }
         }
@@ -218,7 +238,7 @@ fn gre(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool) {
         obs.encap = Encap::GreIp;
     }
     if inner.fragment != crate::observe::Fragment::Later {
-        observe_l4(outer, inner_l4, &mut inner, false, false);
+        observe_l4(outer, inner_l4, &mut inner, false, peek::PeekMode::Never);
     }
     // A cut inner transport header is a cut like a cut inner IP header (above): without
     // the flag, inner ports of 0 would be indistinguishable from ports not captured.

@@ -2,9 +2,11 @@
 //! of distinct items, and two summaries of disjoint parts of a stream merge into one.
 
 mod hll;
+pub mod source_sample;
 mod space_saving;
 
 pub use hll::Hll;
+pub use source_sample::{SampledSource, Similarity, SourceSample, SourceStats};
 pub use space_saving::{SpaceSaving, TopEntry};
 
 /// A fast 64-bit mix of a 128-bit key (addresses are hashed as `u128`), seeded so that

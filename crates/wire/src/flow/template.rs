@@ -1,0 +1,499 @@
+//! The v9/IPFIX template cache, the sampler-rate cache, and the walk of one data record
+//! through its template.
+//!
+//! Templates are keyed by (protocol, exporter address, source id / observation domain id,
+//! template id). The cache holds at most [`FlowConfig::max_templates`] templates over all
+//! exporters and evicts the oldest learned first; a template with more than
+//! [`FlowConfig::max_template_fields`] fields, or whose fixed record length exceeds 65535
+//! bytes, is rejected. Storing a template is the only allocation the flow decoders make.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use super::{be_uint, FlowConfig, FlowProtocol};
+
+/// Template field length meaning "variable length" (RFC 7011 §7).
+pub const VARLEN: u16 = 0xffff;
+
+/// Field id given to v9 options-template scope fields, which are not information elements
+/// (scope type 1 "System" must not be read as IE 1 octetDeltaCount).
+const V9_SCOPE: u16 = 0xffff;
+
+/// One field of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Information element id (enterprise bit cleared).
+    pub id: u16,
+    /// Enterprise number (0 for IANA elements). Enterprise fields are skipped.
+    pub enterprise: u32,
+    /// Length in bytes, or [`VARLEN`].
+    pub len: u16,
+}
+
+/// A stored template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// Fields in record order (scope fields first for options templates).
+    pub fields: Box<[Field]>,
+    /// Number of scope fields (options templates).
+    pub scope_fields: u16,
+    /// Whether it is an options template.
+    pub options: bool,
+    /// Shortest possible record: fixed lengths plus one length byte per variable field.
+    pub min_len: usize,
+    /// Whether any field is variable-length.
+    pub varlen: bool,
+}
+
+impl Template {
+    /// Build a template, enforcing the limits.
+    ///
+    /// # Errors
+    /// `(reason key, value)` when the template has more fields than allowed or its fixed
+    /// record length exceeds 65535 bytes.
+    pub fn new(
+        fields: Vec<Field>,
+        scope_fields: u16,
+        options: bool,
+        config: &FlowConfig,
+    ) -> Result<Self, (&'static str, u64)> {
+        if fields.len() > config.max_template_fields {
+            return Err(("template.too_many_fields", fields.len() as u64));
+        }
+        let mut min_len = 0usize;
+        let mut varlen = false;
+        for f in &fields {
+            if f.len == VARLEN {
+                varlen = true;
+                min_len += 1;
+            } else {
+                min_len += usize::from(f.len);
+            }
+        }
+        if min_len > 65535 {
+            return Err(("template.record_too_long", min_len as u64));
+        }
+        if min_len == 0 {
+            return Err(("template.empty_record", fields.len() as u64));
+        }
+        Ok(Template {
+            fields: fields.into_boxed_slice(),
+            scope_fields,
+            options,
+            min_len,
+            varlen,
+        })
+    }
+}
+
+/// Cache key of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TemplateKey {
+    /// NetFlow v9 or IPFIX (separate id spaces).
+    pub protocol: FlowProtocol,
+    /// Exporter address.
+    pub exporter: IpAddr,
+    /// Source id / observation domain id.
+    pub domain: u32,
+    /// Template id.
+    pub template_id: u16,
+}
+
+/// Cache key of a sampler rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SamplerKey {
+    /// Exporter address.
+    pub exporter: IpAddr,
+    /// Source id / observation domain id.
+    pub domain: u32,
+    /// Sampler / selector id (0: the domain's rate).
+    pub sampler_id: u64,
+}
+
+/// A map that keeps at most `cap` entries and evicts the oldest inserted first.
+#[derive(Debug)]
+struct Bounded<K, V> {
+    cap: usize,
+    map: HashMap<K, (V, u64)>,
+    order: VecDeque<(K, u64)>,
+    next: u64,
+}
+
+impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
+    fn new(cap: usize) -> Self {
+        Bounded {
+            cap: cap.max(1),
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            next: 0,
+        }
+    }
+
+    /// Insert or replace; returns how many entries were evicted.
+    fn insert(&mut self, key: K, value: V) -> u64 {
+        let seq = self.next;
+        self.next += 1;
+        let mut evicted = 0;
+        if self.map.insert(key, (value, seq)).is_none() {
+            while self.map.len() > self.cap {
+                let Some((old, s)) = self.order.pop_front() else {
+                    break;
+                };
+                if self.map.get(&old).is_some_and(|e| e.1 == s) {
+                    self.map.remove(&old);
+                    evicted += 1;
+                }
+            }
+        }
+        self.order.push_back((key, seq));
+        // Replacements leave stale entries behind: compact so the queue stays bounded.
+        if self.order.len() > 2 * self.cap + 16 {
+            let map = &self.map;
+            self.order
+                .retain(|(k, s)| map.get(k).is_some_and(|e| e.1 == *s));
+        }
+        evicted
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key).map(|e| &e.0)
+    }
+
+    fn remove(&mut self, key: &K) {
+        self.map.remove(key);
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+/// A stored template with the export time it was last seen.
+#[derive(Debug)]
+struct Stored {
+    template: Arc<Template>,
+    seen_secs: u32,
+}
+
+/// Result of a template lookup.
+pub(crate) enum Lookup {
+    Found(Arc<Template>),
+    Missing,
+    Expired,
+}
+
+/// The templates and sampler rates of all exporters, bounded in number.
+#[derive(Debug)]
+pub struct TemplateCache {
+    templates: Bounded<TemplateKey, Stored>,
+    samplers: Bounded<SamplerKey, u32>,
+    timeout_secs: u32,
+}
+
+impl Default for TemplateCache {
+    fn default() -> Self {
+        TemplateCache::new(&FlowConfig::default())
+    }
+}
+
+impl TemplateCache {
+    /// An empty cache with the limits of `config`.
+    pub fn new(config: &FlowConfig) -> Self {
+        TemplateCache {
+            templates: Bounded::new(config.max_templates),
+            samplers: Bounded::new(config.max_samplers),
+            timeout_secs: config.template_timeout_secs,
+        }
+    }
+
+    /// Number of templates held.
+    pub fn len(&self) -> usize {
+        self.templates.len()
+    }
+
+    /// Whether no template is held.
+    pub fn is_empty(&self) -> bool {
+        self.templates.len() == 0
+    }
+
+    /// Number of sampler rates held.
+    pub fn samplers(&self) -> usize {
+        self.samplers.len()
+    }
+
+    /// The template stored under `key`, if any (expiry not checked).
+    pub fn get(&self, key: &TemplateKey) -> Option<&Template> {
+        self.templates.get(key).map(|s| &*s.template)
+    }
+
+    /// The sampling rate learned for `key`, if any.
+    pub fn sampler(&self, key: &SamplerKey) -> Option<u32> {
+        self.samplers.get(key).copied()
+    }
+
+    /// Store a template; returns how many were evicted to make room.
+    pub(crate) fn insert(&mut self, key: TemplateKey, template: Template, now_secs: u32) -> u64 {
+        self.templates.insert(
+            key,
+            Stored {
+                template: Arc::new(template),
+                seen_secs: now_secs,
+            },
+        )
+    }
+
+    /// Forget a template (IPFIX withdrawal).
+    pub(crate) fn withdraw(&mut self, key: &TemplateKey) {
+        self.templates.remove(key);
+    }
+
+    /// Find a template, checking expiry against the exporter's `now_secs`.
+    pub(crate) fn lookup(&self, key: &TemplateKey, now_secs: u32) -> Lookup {
+        match self.templates.get(key) {
+            None => Lookup::Missing,
+            Some(s)
+                if self.timeout_secs > 0
+                    && now_secs.saturating_sub(s.seen_secs) > self.timeout_secs =>
+            {
+                Lookup::Expired
+            }
+            Some(s) => Lookup::Found(Arc::clone(&s.template)),
+        }
+    }
+
+    /// Remember a sampler rate.
+    pub(crate) fn set_sampler(&mut self, key: SamplerKey, rate: u32) {
+        if self.samplers.get(&key) != Some(&rate) {
+            self.samplers.insert(key, rate);
+        }
+    }
+}
+
+/// Timestamps a record may carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Time {
+    #[default]
+    None,
+    /// Milliseconds of exporter uptime (v9 FIRST/LAST_SWITCHED, IPFIX 22/21).
+    Uptime(u32),
+    /// Nanoseconds since the Unix epoch.
+    Abs(u64),
+}
+
+/// The fields of one data record that floodtrace uses. Filled in place: no allocation.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Rec {
+    pub src4: Option<Ipv4Addr>,
+    pub dst4: Option<Ipv4Addr>,
+    pub src6: Option<Ipv6Addr>,
+    pub dst6: Option<Ipv6Addr>,
+    pub proto: u8,
+    pub sport: u16,
+    pub dport: u16,
+    pub tcp_flags: u8,
+    pub ttl: u8,
+    pub icmp: Option<(u8, u8)>,
+    /// Byte counters in order of preference: delta, total, post, initiator.
+    pub bytes: [Option<u64>; 4],
+    /// Packet counters in the same order.
+    pub packets: [Option<u64>; 4],
+    pub start: Time,
+    pub end: Time,
+    /// Sampling rate carried by the record itself.
+    pub rate: Option<u32>,
+    pub sampling_size: Option<u64>,
+    pub sampling_population: Option<u64>,
+    pub packet_interval: Option<u64>,
+    pub packet_space: Option<u64>,
+    pub sampler_id: Option<u64>,
+    pub system_init_ms: Option<u64>,
+}
+
+impl Rec {
+    pub fn bytes(&self) -> u64 {
+        self.bytes.iter().find_map(|b| *b).unwrap_or(0)
+    }
+
+    pub fn packets(&self) -> u64 {
+        self.packets.iter().find_map(|b| *b).unwrap_or(0)
+    }
+
+    pub fn has_address(&self) -> bool {
+        self.src4.is_some() || self.dst4.is_some() || self.src6.is_some() || self.dst6.is_some()
+    }
+
+    /// Source and destination, IPv4 preferred when both families are present.
+    pub fn addresses(&self) -> (IpAddr, IpAddr) {
+        if self.src4.is_some() || self.dst4.is_some() {
+            (
+                IpAddr::V4(self.src4.unwrap_or(Ipv4Addr::UNSPECIFIED)),
+                IpAddr::V4(self.dst4.unwrap_or(Ipv4Addr::UNSPECIFIED)),
+            )
+        } else {
+            (
+                IpAddr::V6(self.src6.unwrap_or(Ipv6Addr::UNSPECIFIED)),
+                IpAddr::V6(self.dst6.unwrap_or(Ipv6Addr::UNSPECIFIED)),
+            )
+        }
+    }
+
+    /// The sampling rate the record states about itself (interval, random interval,
+    /// packet interval + space, population / size).
+    pub fn own_rate(&self) -> Option<u32> {
+        if let Some(r) = self.rate.filter(|r| *r > 0) {
+            return Some(r);
+        }
+        if let (Some(i), Some(s)) = (self.packet_interval, self.packet_space) {
+            if let Some(r) = i.saturating_add(s).checked_div(i) {
+                return u32::try_from(r).ok();
+            }
+        }
+        if let Some(i) = self.packet_interval.filter(|i| *i > 1) {
+            // samplingPacketInterval alone (Cisco uses it as "1 out of N").
+            return u32::try_from(i).ok();
+        }
+        if let (Some(n), Some(p)) = (self.sampling_size, self.sampling_population) {
+            if n > 0 && p >= n {
+                return u32::try_from(p / n).ok();
+            }
+        }
+        None
+    }
+}
+
+fn ipv4(v: &[u8]) -> Option<Ipv4Addr> {
+    <[u8; 4]>::try_from(v).ok().map(Ipv4Addr::from)
+}
+
+fn ipv6(v: &[u8]) -> Option<Ipv6Addr> {
+    <[u8; 16]>::try_from(v).ok().map(Ipv6Addr::from)
+}
+
+/// NTP timestamp (seconds since 1900, fraction) to ns since the Unix epoch.
+fn ntp_ns(v: &[u8]) -> Option<u64> {
+    if v.len() != 8 {
+        return None;
+    }
+    let secs = u64::from(u32::from_be_bytes([v[0], v[1], v[2], v[3]]));
+    let frac = u64::from(u32::from_be_bytes([v[4], v[5], v[6], v[7]]));
+    let unix = secs.checked_sub(2_208_988_800)?;
+    Some(unix * 1_000_000_000 + ((frac * 1_000_000_000) >> 32))
+}
+
+/// Interpret one field value (IANA elements only).
+fn apply(rec: &mut Rec, id: u16, v: &[u8]) {
+    let n = || be_uint(v);
+    match id {
+        1 => rec.bytes[0] = Some(n()),
+        2 => rec.packets[0] = Some(n()),
+        85 => rec.bytes[1] = Some(n()),
+        86 => rec.packets[1] = Some(n()),
+        23 => rec.bytes[2] = Some(n()),
+        24 => rec.packets[2] = Some(n()),
+        231 => rec.bytes[3] = Some(n()),
+        298 => rec.packets[3] = Some(n()),
+        4 => rec.proto = n() as u8,
+        6 => rec.tcp_flags = n() as u8,
+        7 => rec.sport = n() as u16,
+        11 => rec.dport = n() as u16,
+        8 => rec.src4 = ipv4(v).or(rec.src4),
+        12 => rec.dst4 = ipv4(v).or(rec.dst4),
+        27 => rec.src6 = ipv6(v).or(rec.src6),
+        28 => rec.dst6 = ipv6(v).or(rec.dst6),
+        32 | 139 => {
+            let t = n();
+            rec.icmp = Some(((t >> 8) as u8, t as u8));
+        }
+        176 | 178 => {
+            let code = rec.icmp.map_or(0, |i| i.1);
+            rec.icmp = Some((n() as u8, code));
+        }
+        177 | 179 => {
+            let ty = rec.icmp.map_or(0, |i| i.0);
+            rec.icmp = Some((ty, n() as u8));
+        }
+        192 => rec.ttl = n() as u8,
+        52 if rec.ttl == 0 => rec.ttl = n() as u8,
+        22 => rec.start = Time::Uptime(n() as u32),
+        21 => rec.end = Time::Uptime(n() as u32),
+        150 => rec.start = Time::Abs(n().saturating_mul(1_000_000_000)),
+        151 => rec.end = Time::Abs(n().saturating_mul(1_000_000_000)),
+        152 => rec.start = Time::Abs(n().saturating_mul(1_000_000)),
+        153 => rec.end = Time::Abs(n().saturating_mul(1_000_000)),
+        154 | 156 => rec.start = ntp_ns(v).map_or(rec.start, Time::Abs),
+        155 | 157 => rec.end = ntp_ns(v).map_or(rec.end, Time::Abs),
+        160 => rec.system_init_ms = Some(n()),
+        34 | 50 => rec.rate = u32::try_from(n()).ok().or(rec.rate),
+        305 => rec.packet_interval = Some(n()),
+        306 => rec.packet_space = Some(n()),
+        309 => rec.sampling_size = Some(n()),
+        310 => rec.sampling_population = Some(n()),
+        48 | 302 => rec.sampler_id = Some(n()),
+        _ => {}
+    }
+}
+
+/// Why a record could not be walked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordCut {
+    /// Offset of the field that did not fit (relative to the set body).
+    pub at: usize,
+    pub need: usize,
+    pub have: usize,
+}
+
+/// Walk one record of `template` starting at `at` in `body`; returns the record and the
+/// offset after it.
+pub(crate) fn walk_record(
+    template: &Template,
+    body: &[u8],
+    mut at: usize,
+) -> Result<(Rec, usize), RecordCut> {
+    let mut rec = Rec::default();
+    for (i, f) in template.fields.iter().enumerate() {
+        let len = if f.len == VARLEN {
+            let Some(&l) = body.get(at) else {
+                return Err(RecordCut {
+                    at,
+                    need: 1,
+                    have: 0,
+                });
+            };
+            at += 1;
+            if l == 255 {
+                let Some(l2) = super::get16(body, at) else {
+                    return Err(RecordCut {
+                        at,
+                        need: 2,
+                        have: body.len().saturating_sub(at),
+                    });
+                };
+                at += 2;
+                usize::from(l2)
+            } else {
+                usize::from(l)
+            }
+        } else {
+            usize::from(f.len)
+        };
+        let Some(v) = body.get(at..at + len) else {
+            return Err(RecordCut {
+                at,
+                need: len,
+                have: body.len().saturating_sub(at),
+            });
+        };
+        at += len;
+        let scope_v9 = f.id == V9_SCOPE && i < usize::from(template.scope_fields);
+        if f.enterprise == 0 && !scope_v9 {
+            apply(&mut rec, f.id, v);
+        }
+    }
+    Ok((rec, at))
+}
+
+/// The field id used for v9 scope fields.
+pub(crate) const fn v9_scope_id() -> u16 {
+    V9_SCOPE
+}
