@@ -893,6 +893,8 @@ impl Aggregator {
         if !inspect {
             return;
         }
+        // Sources are sampled from the first second a destination is busy on: quieter ones
+        // are never attacked, and a victim's sources before its attack are its background.
         let epoch = second / EVIDENCE_EPOCH_SECONDS;
         match fingerprint::match_packet(obs) {
             Some((v, mask)) => {

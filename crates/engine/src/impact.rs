@@ -239,6 +239,44 @@ fn detect_counts(
     detect_timeline(cfg, &seconds, since)
 }
 
+/// Split one episode of elevated reports (`(minute, reports)`, dense, in order) into surges:
+/// a new surge starts after a valley when the reports rise again from it by at least
+/// 2.5 Poisson σ, a quarter of the valley and 10 reports, and the valley lies at least 2 σ
+/// below the previous surge's peak (σ = √valley). A heuristic: a wave whose reports barely
+/// rise over the previous wave's fading ones stays part of that surge. Returns inclusive minute ranges covering the episode.
+pub fn surges(counts: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let (Some(&(first, _)), Some(&(last, _))) = (counts.first(), counts.last()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut start = first;
+    let mut peak = 0u64;
+    // Lowest count since the current surge's peak: (minute, count).
+    let mut valley: Option<(u64, u64)> = None;
+    for &(m, n) in counts {
+        if let Some((vm, v)) = valley {
+            let vf = v as f64;
+            let sigma = vf.max(1.0).sqrt();
+            let rise = n as f64 - vf;
+            if rise >= (2.5 * sigma).max(0.25 * vf).max(10.0) && peak as f64 - vf >= 2.0 * sigma {
+                out.push((start, vm));
+                start = vm + 1;
+                peak = n;
+                valley = None;
+                continue;
+            }
+        }
+        if n > peak {
+            peak = n;
+            valley = None;
+        } else if valley.is_none_or(|(_, v)| n < v) {
+            valley = Some((m, n));
+        }
+    }
+    out.push((start, last));
+    out
+}
+
 /// Analyse outage reports against attack waves.
 pub fn outage_impact(
     reports: &[OutageReport],
@@ -281,7 +319,27 @@ pub fn outage_impact(
     let baseline = median(&mut quiet);
 
     let mut spikes = Vec::new();
-    for w in &detected {
+    // One detected episode may hold several surges (waves minutes apart keep reports up in
+    // between): each surge is a spike of its own, so each can follow its own wave.
+    let parts: Vec<(DetectedWave, (u64, u64))> = detected
+        .iter()
+        .flat_map(|w| {
+            let counts: Vec<(u64, u64)> = dense
+                .iter()
+                .copied()
+                .filter(|e| e.0 >= w.start_second && e.0 <= w.end_second)
+                .collect();
+            surges(&counts)
+                .into_iter()
+                .map(move |r| (w.clone(), r))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (w, (from, to)) in &parts {
+        let mut w = w.clone();
+        w.start_second = *from;
+        w.end_second = *to;
+        let w = &w;
         let mut s = Spike {
             start: w.start_second * 60,
             end: w.end_second * 60,
@@ -824,5 +882,21 @@ impl Impact {
             attack_explains_outage,
             reason,
         }
+    }
+
+    /// The evidence a `cause=attack` claim ([`crate::claim::evaluate`]) weighs: waves,
+    /// report spikes, spikes after waves and their median lag. `None` without outage
+    /// reports (the claim is then inconclusive).
+    pub fn claim_evidence(&self) -> Option<crate::claim::ImpactEvidence> {
+        let o = self.outage.as_ref()?;
+        let c = &o.correlation;
+        let n = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        Some(crate::claim::ImpactEvidence {
+            attack_waves: n(c.waves),
+            spikes: n(c.spikes),
+            spikes_after_waves: n(c.spikes_after_attack),
+            median_lag_seconds: c.median_lag_seconds.map(|l| l as f64),
+            other_cause: None,
+        })
     }
 }

@@ -13,7 +13,11 @@ use crate::detect::{
     SecondCounts, Thresholds,
 };
 use crate::fingerprint::Fingerprint;
-use crate::sketch::{Hll, SpaceSaving, TopEntry};
+use crate::sketch::source_sample::source_flag;
+use crate::sketch::{Hll, SeenSources, SourceSample, SpaceSaving, TopEntry};
+
+/// Sources seen this long before an incident are its victim's background, not attackers.
+pub const BASELINE_SOURCE_SECONDS: u64 = 1800;
 use crate::summary::distinct_error;
 
 /// A wave of an incident, measured over its seconds.
@@ -58,6 +62,10 @@ pub struct Incident {
     pub bytes: u64,
     /// Botnet fingerprints (Mirai vectors matched against their stock defaults).
     pub fingerprints: Vec<Fingerprint>,
+    /// A uniform sample of the incident's sources (filled by the caller, who reads the
+    /// incident's packets again: see [`clean_sample`]): the input of attribution and
+    /// campaign linking.
+    pub source_sample: Option<SourceSample>,
 }
 
 impl Incident {
@@ -226,6 +234,42 @@ pub fn find_incidents_with(
         inc.id = i as u32 + 1;
     }
     out
+}
+
+/// Clean an incident's source sample of its victim's ordinary clients, which keep talking
+/// during an attack: drop the sources `known` recorded before the attack (see
+/// [`SourceSample::remove_known`]), and those that sent other kinds of packets than the
+/// incident's vectors (a SYN flood's sources send SYNs; a client also sends its
+/// connections' ACKs, DNS queries, QUIC) or completed TCP handshakes. Stomp and HTTP floods
+/// run over real connections: any TCP is theirs.
+pub fn clean_sample(inc: &Incident, sample: &mut SourceSample, known: Option<&SeenSources>) {
+    if let Some(k) = known {
+        sample.remove_known(k);
+    }
+    let allowed = vector_kinds(&inc.vectors);
+    let connections = allowed & source_flag::ACK != 0 && allowed & source_flag::SYN != 0;
+    sample.retain_sources(|s| s.flags & !allowed == 0 && (connections || !s.handshake()));
+}
+
+/// The packet kinds ([`source_flag`]) the sources of `vectors` send.
+fn vector_kinds(vectors: &[VectorShare]) -> u8 {
+    use source_flag::*;
+    let mut k = 0;
+    for v in vectors {
+        k |= match v.name.as_str() {
+            "syn_flood" => SYN,
+            "ack_flood" => ACK,
+            "rst_flood" => RST,
+            "syn_ack_reflection" => SYN_ACK,
+            "tcp_other_flood" => OTHER | ACK,
+            "tcp_stomp" | "http_flood" => SYN | ACK | RST | OTHER,
+            "icmp_flood" => ICMP_ERROR | OTHER,
+            "gre_flood" | "other_flood" => OTHER,
+            // UDP vectors; later fragments count as OTHER.
+            _ => UDP | OTHER,
+        };
+    }
+    k
 }
 
 /// Application metrics run through the detector besides packets: floods that add little
@@ -405,6 +449,7 @@ fn build(victim: String, tl: &Timeline, waves: &[DetectedWave]) -> Incident {
         packets: 0,
         bytes: 0,
         fingerprints: Vec::new(),
+        source_sample: None,
     };
     let mut sources = Hll::new();
     let mut top = SpaceSaving::<8>::new();

@@ -279,3 +279,27 @@ fn http_flood_stands_out_from_a_flash_crowd() {
     let p = &w.series[42];
     assert_eq!((p.requests, p.errors_5xx), (2040, 1000));
 }
+
+/// Waves a few minutes apart keep reports above the baseline in between: the episode is
+/// split into one surge per wave (the x-outage pattern, minute counts of its default seed).
+#[test]
+fn back_to_back_waves_give_one_surge_each() {
+    use floodtrace_engine::impact::surges;
+    let counts: Vec<(u64, u64)> = [
+        33u64, 129, 194, 214, 139, 117, 105, 139, 127, 74, 57, 78, 129, 124, 100, 167, 264, 211,
+        136,
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, &n)| (4 + i as u64, n))
+    .collect();
+    assert_eq!(surges(&counts), vec![(4, 10), (11, 14), (15, 18), (19, 22)]);
+    // A noisy plateau is one surge.
+    let flat: Vec<(u64, u64)> = [400u64, 380, 420, 395, 410, 370, 405, 415, 390]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (i as u64, n))
+        .collect();
+    assert_eq!(surges(&flat), vec![(0, 8)]);
+    assert!(surges(&[]).is_empty());
+}

@@ -58,7 +58,8 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn note(
+    /// Count one problem of `reason`, keeping the description of the first (lowest offset).
+    pub(crate) fn note(
         &mut self,
         kind: &'static str,
         reason: &str,
@@ -162,6 +163,8 @@ pub struct InputOutcome {
     pub agg: Aggregator,
     /// The input was read to its end without framing damage.
     pub complete: bool,
+    /// Flow figures, when the input was flow telemetry (`crate::flows`).
+    pub flows: Option<crate::flows::FlowCounts>,
 }
 
 /// One chunk of records for a worker.
@@ -465,6 +468,7 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
         counts,
         agg,
         complete,
+        flows: None,
     }
 }
 

@@ -50,6 +50,14 @@ pub enum Command {
     /// Turn a report's incidents into FlowSpec, RTBH or nftables rules, or DDoSDB fingerprints
     #[command(after_long_help = MITIGATE_EXAMPLES)]
     Mitigate(MitigateArgs),
+    /// Simulate the x-outage scenario, analyse it with its outage reports and claims, write an HTML report
+    #[command(after_long_help = crate::demo::DEMO_HELP)]
+    Demo(crate::demo::DemoArgs),
+    /// Live NetFlow v5/v9, IPFIX and sFlow collector: detects incidents as exports arrive
+    Collect(crate::collect::CollectArgs),
+    /// Send a synthetic or recorded flow export over UDP (bench helper)
+    #[command(hide = true)]
+    Replay(crate::collect::ReplayArgs),
 }
 
 const MITIGATE_EXAMPLES: &str = "\
@@ -216,6 +224,7 @@ const ANALYZE_EXAMPLES: &str = "\
 Examples:
   floodtrace analyze attack.pcapng
   floodtrace analyze --format json -o report.json day1.pcap day2.pcap
+  floodtrace analyze capture.pcap --reports outage-reports.csv --logs access.log -f html -o report.html
   tcpdump -i eth0 -w - | floodtrace analyze -
 
 Exit codes:
@@ -233,6 +242,19 @@ pub enum Format {
     Json,
 }
 
+/// Output formats of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    /// Human-readable summary
+    Text,
+    /// Versioned JSON document (docs/FORMATS.md)
+    Json,
+    /// One self-contained HTML page: verdicts, timeline, map, panels (no network access)
+    Html,
+    /// Markdown (tables and verdicts, for tickets and chat)
+    Markdown,
+}
+
 /// Arguments of `analyze`.
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
@@ -240,9 +262,9 @@ pub struct AnalyzeArgs {
     #[arg(value_name = "INPUT", required = true)]
     pub inputs: Vec<String>,
 
-    /// Output format
+    /// Output format (html: one self-contained page with charts and a map)
     #[arg(long, short = 'f', value_name = "FORMAT", default_value = "text")]
-    pub format: Format,
+    pub format: AnalyzeFormat,
 
     /// Write the report to FILE instead of standard output
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -295,6 +317,40 @@ pub struct AnalyzeArgs {
     /// Packets per incident and vector written by --evidence
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub evidence_packets: usize,
+
+    /// Skip source attribution (countries, ASNs, spoofing tests, campaigns)
+    ///
+    /// Attribution reads the incidents' packets a second time; without it incidents carry
+    /// no source profile and claims about origin or spoofing are inconclusive.
+    #[arg(long)]
+    pub no_attribution: bool,
+
+    /// A claim to check against the evidence (repeatable)
+    ///
+    /// origin=CC (country code), asn=N, botnet=mirai, spoofed=yes|no, cause=attack. Each
+    /// gets supported, contradicted or inconclusive, with the figures it rests on and the
+    /// caveats that apply. cause=attack needs --reports.
+    #[arg(long = "claim", value_name = "CLAIM")]
+    pub claims: Vec<String>,
+
+    /// Geo data: a country .mmdb file or a folder with scripts/fetch-geo's files
+    ///
+    /// Searched otherwise in $FLOODTRACE_GEO, ./data/geo and the source tree's data/geo.
+    /// Without geo data, incidents carry spoofing tests but no countries or ASNs.
+    #[arg(long, value_name = "PATH")]
+    pub geo: Option<PathBuf>,
+
+    /// User outage reports (CSV, JSON array or JSON lines) to correlate with the attack waves
+    ///
+    /// Report spikes are found per minute and tied to the waves before them (`impact` in
+    /// the report; the input of a `cause=attack` claim). Unreadable lines are counted and
+    /// reported on stderr, never fatal. Format: docs/FORMATS.md, "Outage reports".
+    #[arg(long, value_name = "FILE")]
+    pub reports: Option<PathBuf>,
+
+    /// Web access log (combined / common, or JSON lines): service health and HTTP-flood signals
+    #[arg(long, value_name = "FILE")]
+    pub logs: Option<PathBuf>,
 
     /// Chunk size in bytes for parallel decoding (results do not depend on it per run,
     /// but top-source lists may differ slightly between chunk sizes)

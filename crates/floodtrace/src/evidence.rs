@@ -34,17 +34,7 @@ struct Target {
 
 impl Target {
     fn new(inc: &Incident) -> Option<Target> {
-        let (addr, len) = match inc.victim.split_once('/') {
-            Some((a, l)) => (a.parse::<IpAddr>().ok()?, l.parse::<u32>().ok()?),
-            None => {
-                let a: IpAddr = inc.victim.parse().ok()?;
-                (a, if a.is_ipv4() { 32 } else { 128 })
-            }
-        };
-        // Keys map IPv4 into ::ffff:0:0/96, so a v4 prefix length counts from bit 96.
-        let bits = if addr.is_ipv4() { 96 + len } else { len }.min(128);
-        let lo = addr_key(addr) & mask(bits);
-        let hi = lo | !mask(bits);
+        let (lo, hi) = victim_range(&inc.victim)?;
         Some(Target {
             id: inc.id,
             lo,
@@ -116,6 +106,22 @@ impl Target {
             .find(|v| **v == name)
             .map(String::as_str)
     }
+}
+
+/// An incident victim (`a.b.c.d` or `a.b.c.0/24`) as an inclusive range of address keys
+/// ([`addr_key`]).
+pub fn victim_range(victim: &str) -> Option<(u128, u128)> {
+    let (addr, len) = match victim.split_once('/') {
+        Some((a, l)) => (a.parse::<IpAddr>().ok()?, l.parse::<u32>().ok()?),
+        None => {
+            let a: IpAddr = victim.parse().ok()?;
+            (a, if a.is_ipv4() { 32 } else { 128 })
+        }
+    };
+    // Keys map IPv4 into ::ffff:0:0/96, so a v4 prefix length counts from bit 96.
+    let bits = if addr.is_ipv4() { 96 + len } else { len }.min(128);
+    let lo = addr_key(addr) & mask(bits);
+    Some((lo, lo | !mask(bits)))
 }
 
 fn mask(bits: u32) -> u128 {

@@ -1,10 +1,15 @@
 //! The `floodtrace` binary: command line, inputs and glue between the library crates.
 
 mod analyze;
+mod attribution;
 mod cli;
+mod collect;
 mod config;
+mod demo;
 mod evidence;
+mod flows;
 mod geo_path;
+mod impact_input;
 mod mitigate;
 mod simulate;
 mod sources;
@@ -17,12 +22,12 @@ use clap::Parser;
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_engine::summary::top_destinations;
 use floodtrace_report::model::{
-    AnalysisReport, DestinationReport, ErrorReport, Generator, IncidentReport, InputReport,
-    ScanningReport, TotalsReport, SCHEMA_VERSION,
+    AnalysisReport, DestinationReport, ErrorReport, Generator, GeoReport, IncidentReport,
+    InputReport, ScanningReport, TotalsReport, SCHEMA_VERSION,
 };
 
 use crate::analyze::{analyze_feed, InputOutcome};
-use crate::cli::{exit, AnalyzeArgs, Cli, Command, Format};
+use crate::cli::{exit, AnalyzeArgs, AnalyzeFormat, Cli, Command};
 use crate::sources::{open_input, FileAccess, Input, MappedFeed};
 
 /// Chunk aggregators are built and dropped by the hundred. glibc's allocator (and
@@ -59,6 +64,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Simulate(args) => simulate::run_simulate(args),
         Command::Eval(args) => simulate::run_eval(args),
         Command::Mitigate(args) => mitigate::run_mitigate(args),
+        Command::Demo(args) => demo::run_demo(args),
+        Command::Collect(args) => collect::run_collect(args),
+        Command::Replay(args) => collect::run_replay(args),
     }
 }
 
@@ -82,6 +90,7 @@ fn progress_bar(enabled: bool, len: Option<u64>, path: &str) -> Option<indicatif
 }
 
 fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
+    let claims = attribution::parse_claims(&args.claims)?;
     let config = match &args.config {
         Some(path) => config::Config::load(path)?,
         None => config::Config::default(),
@@ -94,13 +103,22 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let mut merged = Aggregator::new();
     let mut inputs = Vec::new();
     let mut partial = false;
+    let mut flow_run = flows::FlowRun::new();
+    // Standard input is copied to a temporary file while it is read, so that attribution
+    // and evidence can read it again (up to 4 GiB; beyond, they skip it with a warning).
+    let spool = (!args.no_detect && args.inputs.iter().any(|p| p == "-"))
+        .then(|| sources::file::Spool::new(4 << 30));
     for path in &args.inputs {
         let access = if threads == 1 {
             FileAccess::Read
         } else {
             FileAccess::Map
         };
-        let outcome = match open_input(path, access) {
+        let opened = match &spool {
+            Some(s) if path == "-" => sources::file::open_stdin_spooled(s),
+            _ => open_input(path, access),
+        };
+        let outcome = match opened {
             Ok(input) => {
                 let len = match &input {
                     Input::Mapped(m) => m.as_ref().map(|m| m.len() as u64),
@@ -117,15 +135,16 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                         b.set_position(pos);
                     }
                 };
-                let outcome = match input {
-                    Input::Mapped(map) => analyze_feed(
+                let outcome = match flows::analyze_input(input, &mut flow_run, !args.no_detect) {
+                    Ok(flow_outcome) => flow_outcome,
+                    Err(Input::Mapped(map)) => analyze_feed(
                         &mut MappedFeed::new(map.as_ref()),
                         threads,
                         chunk_bytes,
                         !args.no_detect,
                         &progress,
                     ),
-                    Input::Stream(mut feed) | Input::File(mut feed, _) => {
+                    Err(Input::Stream(mut feed) | Input::File(mut feed, _)) => {
                         analyze_feed(&mut feed, threads, chunk_bytes, !args.no_detect, &progress)
                     }
                 };
@@ -145,6 +164,8 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                     ip_packets: 0,
                     non_ip_packets: 0,
                     undecoded_packets: 0,
+                    flow_records: 0,
+                    templates: 0,
                     complete: false,
                     errors: vec![ErrorReport {
                         kind: "input",
@@ -167,6 +188,10 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                     e.count, e.reason, e.message
                 ),
                 (_, true) => eprintln!("floodtrace: {path}: {}", e.message),
+                ("flow", _) => eprintln!(
+                    "floodtrace: {path}: {} export problem(s) ({}), first: {}",
+                    e.count, e.reason, e.message
+                ),
                 _ => eprintln!(
                     "floodtrace: {path}: {} record(s) skipped ({}), first: {}",
                     e.count, e.reason, e.message
@@ -175,7 +200,12 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         }
         if !outcome.complete {
             partial = true;
-            if outcome.counts.records > 0 {
+            if let Some(f) = &outcome.flows {
+                eprintln!(
+                    "floodtrace: {path}: partial result: {} flow records decoded, the damaged parts left out",
+                    f.records
+                );
+            } else if outcome.counts.records > 0 {
                 eprintln!(
                     "floodtrace: {path}: partial result: the {} records before the damage are counted",
                     outcome.counts.records
@@ -200,10 +230,20 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let incidents = if args.no_detect {
         Vec::new()
     } else {
-        floodtrace_engine::incident::find_incidents_with(&merged, &config.detect, &config.networks)
+        let detect = flow_run.detect_config(&config.detect);
+        floodtrace_engine::incident::find_incidents_with(&merged, &detect, &config.networks)
     };
+    // Later passes read standard input from its spool.
+    let reread: Vec<String> = args
+        .inputs
+        .iter()
+        .map(|p| match &spool {
+            Some(s) if p == "-" && s.complete() => s.path.display().to_string(),
+            _ => p.clone(),
+        })
+        .collect();
     if let Some(dir) = &args.evidence {
-        let files = evidence::write_evidence(dir, &args.inputs, &incidents, args.evidence_packets)?;
+        let files = evidence::write_evidence(dir, &reread, &incidents, args.evidence_packets)?;
         for f in &files {
             let note = if f.skipped_link_type > 0 {
                 format!(
@@ -222,23 +262,57 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    let impact = impact_input::load(args.reports.as_deref(), args.logs.as_deref(), &incidents)?;
+    let scans = merged.scanners().report();
+    let mut incidents = incidents;
+    if !args.no_attribution {
+        if let Err(e) = attribution::collect_samples(&reread, &mut incidents) {
+            eprintln!("floodtrace: sources are not attributed: {e:#}");
+        }
+    }
+    // Geo data is only needed when there is something to attribute.
+    let geo = if args.no_attribution || (incidents.is_empty() && claims.is_empty()) {
+        attribution::GeoData::none()
+    } else {
+        attribution::GeoData::load(args.geo.as_deref())
+    };
+    if let Some(m) = &geo.missing {
+        eprintln!("floodtrace: countries and ASNs are not reported: {m}");
+    }
+    let attr = attribution::attribute_incidents(&incidents, &scans, impact.as_ref(), &geo, &claims);
+    let mut incident_reports: Vec<IncidentReport> =
+        incidents.iter().map(IncidentReport::new).collect();
+    for (i, r) in incident_reports.iter_mut().enumerate() {
+        r.source_profile = attr.profiles[i].clone();
+        r.campaign = attr
+            .campaigns
+            .campaigns
+            .iter()
+            .find(|c| c.members.contains(&(r.id as usize)))
+            .map(|c| c.id);
+    }
+    flows::mark_sampled(&mut incident_reports, &merged, &flow_run);
     let report = AnalysisReport {
         schema_version: SCHEMA_VERSION,
         generator: Generator::default(),
         totals: TotalsReport::new(&inputs, &merged.totals(), merged.destination_count() as u64),
         inputs,
         destinations,
-        incidents: incidents.iter().map(IncidentReport::new).collect(),
-        scanning: merged
-            .scanners()
-            .report()
-            .iter()
-            .map(|r| ScanningReport::new(r, 1000))
-            .collect(),
+        incidents: incident_reports,
+        scanning: scans.iter().map(|r| ScanningReport::new(r, 1000)).collect(),
+        impact,
+        claims: attr.claims,
+        campaigns: attr.campaigns.campaigns,
+        geo: GeoReport {
+            data: geo.provenance(),
+            missing: geo.missing.clone(),
+        },
     };
     let rendered = match args.format {
-        Format::Text => floodtrace_report::text::render(&report),
-        Format::Json => floodtrace_report::json::render(&report),
+        AnalyzeFormat::Text => floodtrace_report::text::render(&report),
+        AnalyzeFormat::Json => floodtrace_report::json::render(&report),
+        AnalyzeFormat::Html => floodtrace_report::html::render(&report),
+        AnalyzeFormat::Markdown => floodtrace_report::markdown::render(&report),
     };
     match &args.output {
         Some(path) => std::fs::write(path, rendered)
@@ -255,12 +329,17 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
 fn input_report(path: &str, o: &InputOutcome) -> InputReport {
     InputReport {
         path: path.to_string(),
-        format: o.format.map_or("unknown", |f| f.name()).to_string(),
+        format: match &o.flows {
+            Some(f) => f.format.clone(),
+            None => o.format.map_or("unknown", |f| f.name()).to_string(),
+        },
         packets: o.counts.records,
         bytes: o.counts.wire_bytes,
         ip_packets: o.counts.ip_records,
         non_ip_packets: o.counts.non_ip,
         undecoded_packets: o.counts.undecoded,
+        flow_records: o.flows.as_ref().map_or(0, |f| f.records),
+        templates: o.flows.as_ref().map_or(0, |f| f.templates),
         complete: o.complete,
         errors: o
             .counts

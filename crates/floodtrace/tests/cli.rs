@@ -4,6 +4,8 @@
 //! Modules live in tests/cli/: one test binary, so the binary is built and the data read
 //! once per `cargo test`.
 
+#[path = "cli/attribution.rs"]
+mod attribution;
 #[path = "cli/capinfos.rs"]
 mod capinfos;
 #[path = "cli/damage.rs"]
@@ -12,6 +14,12 @@ mod damage;
 mod detection;
 #[path = "cli/determinism.rs"]
 mod determinism;
+#[path = "cli/flows.rs"]
+mod flows;
+#[path = "cli/html.rs"]
+mod html;
+#[path = "cli/impact.rs"]
+mod impact;
 #[path = "cli/inputs.rs"]
 mod inputs;
 #[path = "cli/mitigate.rs"]

@@ -36,6 +36,43 @@ pub struct AnalysisReport {
     /// IoT scanning seen anywhere in the input: Mirai's scanner (`family: "mirai"`) and
     /// telnet / exploit-port scanning without its signature (`family: null`).
     pub scanning: Vec<ScanningReport>,
+    /// What users and the service saw (`--reports`, `--logs`) against the attack waves;
+    /// omitted when neither was given. `impact.attack_explains_outage` is the input of a
+    /// `cause=attack` claim (see [`floodtrace_engine::impact::Impact::claim_evidence`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<floodtrace_engine::impact::Impact>,
+    /// Verdicts on the claims given with `--claim`, in the order given.
+    pub claims: Vec<floodtrace_engine::claim::Verdict>,
+    /// Incidents linked by shared sources, vectors and fingerprints (`members` are
+    /// incident ids).
+    pub campaigns: Vec<floodtrace_engine::campaign::Campaign>,
+    /// The geo data attribution used.
+    pub geo: GeoReport,
+}
+
+/// The geo data behind countries and ASNs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GeoReport {
+    /// Data sets loaded, with version and licence.
+    pub data: Vec<ProvenanceReport>,
+    /// Why no geo data was loaded (countries and ASNs are then not reported).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+}
+
+/// Where a geo data set came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvenanceReport {
+    /// `"country"` or `"asn"`.
+    pub kind: &'static str,
+    /// Data set name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Licence and required attribution.
+    pub licence: String,
+    /// File read.
+    pub file: String,
 }
 
 /// One kind of scanning and its sources.
@@ -149,6 +186,16 @@ pub struct IncidentReport {
     pub top_sources: Vec<SourceCount>,
     /// Botnet fingerprints: `{family, vector, match_share, packets, fields}`.
     pub fingerprints: Vec<floodtrace_engine::fingerprint::Fingerprint>,
+    /// Found on sampled flow data: most of its packets were counted from flow records
+    /// (× their sampling rate), so counts and rates are estimates.
+    pub sampled: bool,
+    /// Sampling rates (1 in N) of the flow records to the victim, ascending.
+    pub sampling: Vec<u32>,
+    /// Who the sources are: countries and ASNs (by packets and by sources), concentration,
+    /// spoofing tests; `null` when the victim's sources were not sampled.
+    pub source_profile: Option<floodtrace_engine::attribute::SourceProfile>,
+    /// Campaign id (see `campaigns[]`), when linked.
+    pub campaign: Option<u32>,
 }
 
 fn vector_reports(v: &[floodtrace_engine::classify::VectorShare]) -> Vec<VectorReport> {
@@ -202,6 +249,10 @@ impl IncidentReport {
                 })
                 .collect(),
             fingerprints: i.fingerprints.clone(),
+            sampled: false,
+            sampling: Vec::new(),
+            source_profile: None,
+            campaign: None,
         }
     }
 }
@@ -241,6 +292,11 @@ pub struct InputReport {
     pub non_ip_packets: u64,
     /// Records whose headers could not be decoded (still counted in `packets`).
     pub undecoded_packets: u64,
+    /// Flow records decoded (NetFlow/IPFIX data records, sFlow flow samples; 0 for packet
+    /// captures).
+    pub flow_records: u64,
+    /// v9/IPFIX templates learned from this input.
+    pub templates: u64,
     /// Whether the whole input was read (false: damaged or unreadable; see `errors`).
     pub complete: bool,
     /// Problems found, one entry per reason, in reason order.
@@ -292,6 +348,10 @@ pub struct TotalsReport {
     pub destinations: u64,
     /// IP packets per traffic class.
     pub protocols: BTreeMap<&'static str, u64>,
+    /// Flow records over all inputs.
+    pub flow_records: u64,
+    /// Templates learned over all inputs.
+    pub templates: u64,
 }
 
 /// A source address with its Space-Saving count.
@@ -485,6 +545,8 @@ impl TotalsReport {
             },
             destinations,
             protocols: protocol_map(&t.classes),
+            flow_records: inputs.iter().map(|i| i.flow_records).sum(),
+            templates: inputs.iter().map(|i| i.templates).sum(),
         }
     }
 }

@@ -18,6 +18,14 @@ pub fn render(r: &AnalysisReport) -> String {
             group(i.packets),
             human_bytes(i.bytes)
         );
+        if i.flow_records > 0 || i.templates > 0 {
+            let _ = writeln!(
+                o,
+                "          {} flow records, {} templates",
+                group(i.flow_records),
+                group(i.templates)
+            );
+        }
         for e in &i.errors {
             let _ = writeln!(
                 o,
@@ -79,6 +87,41 @@ pub fn render(r: &AnalysisReport) -> String {
                 group(i.distinct_sources),
                 vectors.join(", ")
             );
+            if i.sampled {
+                let rates: Vec<String> = i.sampling.iter().map(|r| format!("1:{r}")).collect();
+                let _ = writeln!(
+                    o,
+                    "        from sampled flow data ({}): packet counts and rates are estimates",
+                    rates.join(", ")
+                );
+            }
+            if let Some(p) = &i.source_profile {
+                let top: Vec<String> = p
+                    .countries
+                    .iter()
+                    .take(4)
+                    .map(|c| format!("{} {:.1}%", c.key, c.sources_share * 100.0))
+                    .collect();
+                let campaign = i
+                    .campaign
+                    .map_or(String::new(), |c| format!(", campaign {c}"));
+                let _ = writeln!(
+                    o,
+                    "        sources: {} ({}){}{}",
+                    p.spoofing.verdict.name().replace('_', " "),
+                    match p.role {
+                        floodtrace_engine::attribute::SourceRole::Senders => "senders",
+                        floodtrace_engine::attribute::SourceRole::Reflectors => "reflectors",
+                        floodtrace_engine::attribute::SourceRole::Responders => "responders",
+                    },
+                    if top.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; by sources {}", top.join(", "))
+                    },
+                    campaign
+                );
+            }
             for f in &i.fingerprints {
                 let _ = writeln!(
                     o,
@@ -114,6 +157,14 @@ pub fn render(r: &AnalysisReport) -> String {
                 shown.join(", "),
                 if s.sources.len() > 5 { ", …" } else { "" }
             );
+        }
+    }
+    crate::text_impact::render(&mut o, r.impact.as_ref());
+    if !r.claims.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "claims");
+        for c in &r.claims {
+            let _ = writeln!(o, "  {}: {} — {}", c.claim, c.verdict.name(), c.explanation);
         }
     }
     if !r.destinations.is_empty() {

@@ -1,7 +1,7 @@
 //! Built-in scenarios (`floodtrace simulate --list`), shipped inside the binary.
 
 /// `(name, TOML)` of every built-in scenario, in listing order.
-pub const BUILTIN: [(&str, &str); 9] = [
+pub const BUILTIN: [(&str, &str); 10] = [
     ("x-outage", include_str!("../scenarios/x-outage.toml")),
     ("mirai-mix", include_str!("../scenarios/mirai-mix.toml")),
     ("spoofed-syn", include_str!("../scenarios/spoofed-syn.toml")),
@@ -17,6 +17,10 @@ pub const BUILTIN: [(&str, &str); 9] = [
     ("carpet-bomb", include_str!("../scenarios/carpet-bomb.toml")),
     ("pulse-waves", include_str!("../scenarios/pulse-waves.toml")),
     ("quiet", include_str!("../scenarios/quiet.toml")),
+    (
+        "outage-no-attack",
+        include_str!("../scenarios/outage-no-attack.toml"),
+    ),
 ];
 
 /// The TOML of a built-in scenario.

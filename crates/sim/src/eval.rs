@@ -279,7 +279,25 @@ fn detect(truth: &Truth, incidents: &[Value]) -> Detection {
         fp_reported += has_mirai as u64;
         fp_true += (has_mirai && is_mirai) as u64;
         fp_hits += (is_mirai && has_mirai) as u64;
-        if let Some(countries) = inc.pointer("/sources/countries").and_then(Value::as_object) {
+        // `analyze` reports `source_profile.countries[] {key, sources_share}`; a plain map
+        // `sources.countries {CC: share}` is read too.
+        let profile: Option<serde_json::Map<String, Value>> = inc
+            .pointer("/source_profile/countries")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|c| {
+                        Some((
+                            c.get("key")?.as_str()?.to_string(),
+                            c.get("sources_share")?.clone(),
+                        ))
+                    })
+                    .collect()
+            });
+        let countries = profile
+            .as_ref()
+            .or_else(|| inc.pointer("/sources/countries").and_then(Value::as_object));
+        if let Some(countries) = countries {
             let total_truth: u64 = w.sources_by_country.values().sum();
             if total_truth > 0 {
                 let mut worst: f64 = 0.0;

@@ -249,6 +249,8 @@ impl Default for SourceSample {
     }
 }
 
+impl Eq for SourceSample {}
+
 impl PartialEq for SourceSample {
     fn eq(&self, other: &Self) -> bool {
         self.k == other.k
@@ -314,6 +316,12 @@ impl SourceSample {
     #[inline]
     pub fn hash_addr(addr: IpAddr) -> u64 {
         hash128(addr_key(addr), SEED)
+    }
+
+    /// The sample hash of an address key ([`addr_key`]).
+    #[inline]
+    pub fn hash_key(key: u128) -> u64 {
+        hash128(key, SEED)
     }
 
     /// Count one observation (a packet or a flow record) towards its source.
@@ -441,6 +449,32 @@ impl SourceSample {
         let thr = self.thr;
         self.entries.retain(|e| (e.hash, e.key) <= thr);
         self.prune();
+    }
+
+    /// Drop the sampled sources seen before an attack (a victim's regular clients are
+    /// background, not attackers): `known` holds the sample hashes ([`Self::hash_addr`]) of
+    /// every earlier source whose hash is at most `known_threshold` (a bottom-k of hashes,
+    /// [`SeenSources`]). Sources above that threshold cannot be told apart and are dropped
+    /// too, so what remains is still a uniform sample — of the sources not seen before.
+    /// Totals (packets, bytes) are left as they are.
+    pub fn remove_known(&mut self, known: &SeenSources) {
+        let thr = known.threshold();
+        self.entries
+            .retain(|e| e.hash <= thr && known.hashes.binary_search(&e.hash).is_err());
+        if self.entries.len() < self.k {
+            // The sample now describes only the hash range below `thr`.
+            self.thr = self.thr.min((thr, u128::MAX));
+        }
+        let slots = self.table.len().max(8);
+        self.rebuild(slots);
+    }
+
+    /// Keep only the sampled sources whose stats pass `keep` (e.g. drop clients that
+    /// completed a TCP handshake from a flood's sample). Totals are left as they are.
+    pub fn retain_sources(&mut self, keep: impl Fn(&SourceStats) -> bool) {
+        self.entries.retain(|e| keep(&e.stats));
+        let slots = self.table.len().max(8);
+        self.rebuild(slots);
     }
 
     /// The k smallest entries, sorted by hash.
@@ -755,5 +789,65 @@ mod tests {
             c.observe(&obs(0x0200_0000 + i, 50, tcp_flag::SYN, 1, 2));
         }
         assert_eq!(a.similarity(&c).shared_sampled, 0);
+    }
+}
+
+/// The smallest [`SeenSources::K`] sample hashes of the sources a destination saw: a light
+/// bottom-k (8 bytes a source, no counts) kept for every destination and epoch, so an
+/// attack's sample can drop the sources its victim already talked to before
+/// ([`SourceSample::remove_known`]). Merges exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenSources {
+    /// Sorted, distinct, at most `K`.
+    hashes: Vec<u64>,
+}
+
+impl SeenSources {
+    /// Hashes kept (as many as a full sample has sources, so a victim's few thousand
+    /// regular clients are all recorded).
+    pub const K: usize = 4096;
+
+    /// Count a source.
+    #[inline]
+    pub fn observe(&mut self, addr_hash: u64) {
+        if self.hashes.len() == Self::K && addr_hash >= self.hashes[Self::K - 1] {
+            return;
+        }
+        self.insert(addr_hash);
+    }
+
+    #[inline(never)]
+    fn insert(&mut self, h: u64) {
+        if let Err(i) = self.hashes.binary_search(&h) {
+            self.hashes.insert(i, h);
+            self.hashes.truncate(Self::K);
+        }
+    }
+
+    /// Add another destination-epoch's sources.
+    pub fn merge(&mut self, other: &SeenSources) {
+        for &h in &other.hashes {
+            self.observe(h);
+        }
+    }
+
+    /// Every source with a hash at or below this was recorded (`u64::MAX` while fewer
+    /// than `K` sources were seen).
+    pub fn threshold(&self) -> u64 {
+        if self.hashes.len() < Self::K {
+            u64::MAX
+        } else {
+            self.hashes[Self::K - 1]
+        }
+    }
+
+    /// Sources recorded.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
     }
 }

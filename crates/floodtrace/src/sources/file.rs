@@ -50,6 +50,77 @@ pub enum FileAccess {
     Read,
 }
 
+/// A reader that also writes what it reads to a file, up to a limit (standard input kept
+/// for a second pass over the data, see [`Spool`]).
+struct Tee<R> {
+    inner: R,
+    out: Option<io::BufWriter<File>>,
+    left: u64,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(out) = &mut self.out {
+            if (n as u64) > self.left {
+                // Over the limit: stop copying; the spool is then incomplete and unused.
+                self.out = None;
+            } else {
+                io::Write::write_all(out, &buf[..n])?;
+                self.left -= n as u64;
+                if n == 0 {
+                    io::Write::flush(out)?;
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A copy of standard input in a temporary file, so that passes after the first (source
+/// attribution, evidence) can read a piped capture again. Removed when dropped.
+pub struct Spool {
+    /// The copy.
+    pub path: std::path::PathBuf,
+    /// The most bytes copied; a longer stream leaves the spool incomplete.
+    pub limit: u64,
+}
+
+impl Spool {
+    /// A spool file in the temporary directory.
+    pub fn new(limit: u64) -> Spool {
+        Spool {
+            path: std::env::temp_dir().join(format!("floodtrace-stdin-{}.cap", std::process::id())),
+            limit,
+        }
+    }
+
+    /// The spooled bytes are the whole stream (it ended within the limit).
+    pub fn complete(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|m| m.len() < self.limit)
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Open standard input, copying it into `spool` as it is read.
+///
+/// # Errors
+/// The spool file cannot be created.
+pub fn open_stdin_spooled(spool: &Spool) -> anyhow::Result<Input> {
+    let file = File::create(&spool.path)
+        .with_context(|| format!("cannot create {}", spool.path.display()))?;
+    Ok(Input::Stream(StreamFeed::new(Box::new(Tee {
+        inner: io::stdin(),
+        out: Some(io::BufWriter::new(file)),
+        left: spool.limit,
+    }))))
+}
+
 /// Open `path` (`-` = standard input): regular files are mapped or read as `access` says,
 /// anything else streamed.
 ///
@@ -151,6 +222,14 @@ impl StreamFeed {
             buf: Vec::new(),
             eof: false,
         }
+    }
+}
+
+impl StreamFeed {
+    /// Make room for `additional` more bytes at once (a whole file about to be read into
+    /// memory, e.g. a flow export: growing block by block would copy it again and again).
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
     }
 }
 

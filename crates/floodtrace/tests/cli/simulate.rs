@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::{analyze_to, run, simulate, TempDir};
 
-const BUILTINS: [&str; 9] = [
+const BUILTINS: [&str; 10] = [
     "x-outage",
     "mirai-mix",
     "spoofed-syn",
@@ -19,6 +19,7 @@ const BUILTINS: [&str; 9] = [
     "carpet-bomb",
     "pulse-waves",
     "quiet",
+    "outage-no-attack",
 ];
 
 fn tshark(args: &[&str]) -> String {

@@ -428,6 +428,9 @@ pub struct DatagramSummary {
     pub errors: u32,
     /// Bytes that belonged to the message (less than the datagram when bytes trail it).
     pub consumed: usize,
+    /// v9/IPFIX data records walked in data sets, options data and address-less records
+    /// included (what IPFIX sequence numbers count).
+    pub data_records: u32,
 }
 
 /// The stateful decoder: template and sampler caches plus totals.

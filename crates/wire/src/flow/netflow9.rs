@@ -380,6 +380,7 @@ pub(crate) fn data_set<F: FnMut(FlowEvent)>(
             }
         };
         at = next;
+        ctx.summary.data_records += 1;
         if template.options {
             options_record(ctx, domain, &rec);
         } else {

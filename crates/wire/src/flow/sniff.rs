@@ -32,7 +32,7 @@ fn message(d: &[u8]) -> Option<(FlowProtocol, usize)> {
             let len = V5_HEADER + count * V5_RECORD;
             ((1..=30).contains(&count) && len <= d.len()).then_some((FlowProtocol::NetflowV5, len))
         }
-        9 => v9_len(d).map(|l| (FlowProtocol::NetflowV9, l)),
+        9 => v9_len(d, true).map(|l| (FlowProtocol::NetflowV9, l)),
         10 => {
             let len = usize::from(get16(d, 2)?);
             if len < 16 || len > d.len() {
@@ -55,8 +55,10 @@ fn message(d: &[u8]) -> Option<(FlowProtocol, usize)> {
 }
 
 /// Length of the v9 message at the start of `d`: its flowsets up to the end of `d`, a
-/// run of zero padding, or the next v9 header.
-fn v9_len(d: &[u8]) -> Option<usize> {
+/// run of zero padding, or the next v9 header. With `check_next`, a flowset id 9 ends the
+/// message only when a consistent v9 message starts there (checked without looking past
+/// *its* end, so a file of many messages back to back costs no recursion).
+fn v9_len(d: &[u8], check_next: bool) -> Option<usize> {
     if d.len() < 20 + 4 {
         return None;
     }
@@ -67,7 +69,7 @@ fn v9_len(d: &[u8]) -> Option<usize> {
             return Some(d.len());
         }
         let id = get16(d, at)?;
-        if id == 9 && sets > 0 && message(&d[at..]).is_some() {
+        if id == 9 && sets > 0 && (!check_next || v9_len(&d[at..], false).is_some()) {
             return Some(at);
         }
         let l = usize::from(get16(d, at + 2)?);
@@ -146,5 +148,26 @@ impl<'a> Iterator for RawDatagrams<'a> {
             protocol,
             data: &rest[..len],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many v9 messages back to back (a replayed export written as one raw file) are cut
+    /// without recursing once per message.
+    #[test]
+    fn many_v9_messages_back_to_back() {
+        let mut one = vec![0, 9, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        // A data flowset of template 256 with 8 bytes.
+        one.extend_from_slice(&[1, 0, 0, 12, 1, 2, 3, 4, 5, 6, 7, 8]);
+        let n = 300_000;
+        let file: Vec<u8> = one.iter().copied().cycle().take(one.len() * n).collect();
+        let parts: Vec<_> = RawDatagrams::new(&file).collect();
+        assert_eq!(parts.len(), n);
+        assert!(parts
+            .iter()
+            .all(|p| p.protocol == Some(FlowProtocol::NetflowV9) && p.data.len() == one.len()));
     }
 }

@@ -1,0 +1,388 @@
+//! Source attribution, claims and campaigns for `analyze` (issue 6): the glue between the
+//! engine's incidents (with their source samples), the geo data and the report.
+//!
+//! Per incident: its source sample goes through `engine::attribute` with the country / ASN
+//! data, giving a `SourceProfile` (countries and ASNs by packets and by sources, spoofing
+//! tests). Claims (`--claim origin=UA`, …) are checked against the profile of all incidents'
+//! merged samples, their fingerprints, the scanning seen and — for `cause=attack` — the
+//! outage-report impact. Incidents are linked into campaigns by their samples.
+
+use std::path::{Path, PathBuf};
+
+use floodtrace_engine::attribute::{attribute, AttributeInput, GeoLookup, NoGeo, SourceProfile};
+use floodtrace_engine::campaign::{
+    link_campaigns, CampaignConfig, CampaignLinking, CampaignMember,
+};
+use floodtrace_engine::claim::{
+    evaluate, Claim, ClaimEvidence, FingerprintHit, FingerprintSummary, ImpactEvidence, Verdict,
+};
+use floodtrace_engine::fingerprint::ScanReport;
+use floodtrace_engine::impact::Impact;
+use floodtrace_engine::incident::Incident;
+use floodtrace_engine::sketch::SourceSample;
+use floodtrace_geo::Geo;
+use floodtrace_report::model::ProvenanceReport;
+
+/// The geo data in use, or why there is none.
+pub struct GeoData {
+    /// Loaded data.
+    pub geo: Option<Geo>,
+    /// Why nothing was loaded (shown as a warning and in the report).
+    pub missing: Option<String>,
+}
+
+impl GeoData {
+    /// No geo data, and no reason to look for any.
+    pub fn none() -> GeoData {
+        GeoData {
+            geo: None,
+            missing: None,
+        }
+    }
+
+    /// Find and load the geo data: `explicit` (a `.mmdb` file or a folder with the files
+    /// `scripts/fetch-geo` writes), else the usual places (see `geo_path`). A compiled ASN
+    /// table next to the country database is loaded too.
+    pub fn load(explicit: Option<&Path>) -> GeoData {
+        let country = match crate::geo_path::locate(explicit) {
+            Ok(p) => p,
+            Err(e) => {
+                return GeoData {
+                    geo: None,
+                    missing: Some(format!("{e:#}")),
+                }
+            }
+        };
+        let dir: PathBuf = country.parent().map(Path::to_path_buf).unwrap_or_default();
+        let asn = Some(dir.join(floodtrace_geo::ASN_FILE)).filter(|p| p.is_file());
+        match Geo::open(Some(&country), asn.as_deref()) {
+            Ok(geo) => GeoData {
+                geo: Some(geo),
+                missing: None,
+            },
+            Err(e) => GeoData {
+                geo: None,
+                missing: Some(format!("{}: {e}", country.display())),
+            },
+        }
+    }
+
+    fn lookup(&self) -> &dyn GeoLookup {
+        match &self.geo {
+            Some(g) => g,
+            None => &NoGeo,
+        }
+    }
+
+    /// Provenance of the loaded data.
+    pub fn provenance(&self) -> Vec<ProvenanceReport> {
+        self.geo.as_ref().map_or_else(Vec::new, |g| {
+            g.provenance()
+                .into_iter()
+                .map(|p| ProvenanceReport {
+                    kind: p.kind,
+                    name: p.name,
+                    version: p.version,
+                    licence: p.licence,
+                    file: p.file,
+                })
+                .collect()
+        })
+    }
+}
+
+/// Everything attribution adds to a report.
+pub struct Attribution {
+    /// Per incident (same order), its source profile.
+    pub profiles: Vec<Option<SourceProfile>>,
+    /// Campaigns over the incidents.
+    pub campaigns: CampaignLinking,
+    /// Claim verdicts, in the order given.
+    pub claims: Vec<Verdict>,
+}
+
+/// Read the inputs again and fill each incident's `source_sample`: the sources of its
+/// victim during its span, cleaned of the sources the victim saw in the
+/// `BASELINE_SOURCE_SECONDS` before it (outside other incidents of the same victim) and of
+/// sources whose packets do not fit its vectors (`incident::clean_sample`).
+///
+/// A second pass rather than sampling during the first: the incidents, and so which
+/// destinations and times matter, are only known once the whole input was read, and
+/// sampling every busy destination in the first pass cost more than the detection itself.
+/// Standard input cannot be read twice: then no sample is filled and `Err` says why.
+pub fn collect_samples(inputs: &[String], incidents: &mut [Incident]) -> anyhow::Result<()> {
+    use floodtrace_engine::aggregate::addr_key;
+    use floodtrace_engine::incident::{clean_sample, BASELINE_SOURCE_SECONDS};
+    use floodtrace_engine::sketch::SeenSources;
+    use floodtrace_wire::capture::RecordReader;
+    use floodtrace_wire::{observe_frame_with, Frame, PeekMode};
+
+    use crate::sources::file::{open_input, FileAccess, Input};
+
+    if incidents.is_empty() {
+        return Ok(());
+    }
+    if let Some(p) = inputs.iter().find(|p| p.as_str() == "-") {
+        anyhow::bail!("{p}: standard input cannot be read a second time for source attribution");
+    }
+    struct Span {
+        lo: u128,
+        hi: u128,
+        start: u64,
+        end: u64,
+        base_start: u64,
+        /// Other incidents of the same victim: not background.
+        busy: Vec<(u64, u64)>,
+    }
+    let spans: Vec<Option<Span>> = incidents
+        .iter()
+        .map(|inc| {
+            let (lo, hi) = crate::evidence::victim_range(&inc.victim)?;
+            let busy = incidents
+                .iter()
+                .filter(|o| o.id != inc.id && o.victim == inc.victim)
+                .map(|o| (o.start_ns(), o.end_ns()))
+                .collect();
+            Some(Span {
+                lo,
+                hi,
+                start: inc.start_ns(),
+                end: inc.end_ns(),
+                base_start: inc
+                    .start_ns()
+                    .saturating_sub(BASELINE_SOURCE_SECONDS * 1_000_000_000),
+                busy,
+            })
+        })
+        .collect();
+    let mut samples: Vec<SourceSample> = incidents.iter().map(|_| SourceSample::new()).collect();
+    let mut seen: Vec<SeenSources> = incidents.iter().map(|_| SeenSources::default()).collect();
+    let first = spans
+        .iter()
+        .flatten()
+        .map(|s| s.base_start)
+        .min()
+        .unwrap_or(0);
+    let last = spans
+        .iter()
+        .flatten()
+        .map(|s| s.end)
+        .max()
+        .unwrap_or(u64::MAX);
+    let mut feed = |obs: &floodtrace_wire::Observation| {
+        let dst = addr_key(obs.dst);
+        for (i, span) in spans.iter().enumerate() {
+            let Some(sp) = span else { continue };
+            if dst < sp.lo || dst > sp.hi {
+                continue;
+            }
+            let t = obs.ts_ns;
+            if t >= sp.start && t <= sp.end {
+                samples[i].observe(obs);
+            } else if t >= sp.base_start
+                && t < sp.start
+                && !sp.busy.iter().any(|&(a, b)| t >= a && t <= b)
+            {
+                seen[i].observe(SourceSample::hash_addr(obs.src));
+            }
+        }
+    };
+    // Flow inputs are decoded again with fresh templates, in the first pass's order.
+    let mut flows = crate::flows::FlowRun::new();
+    for path in inputs {
+        let map = match open_input(path, FileAccess::Map)? {
+            Input::Mapped(map) => map,
+            _ => anyhow::bail!("{path}: not a regular file: cannot be read a second time"),
+        };
+        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
+        if flows.observe_file(bytes, &mut feed) {
+            continue;
+        }
+        let Ok(mut reader) = RecordReader::open(bytes) else {
+            continue;
+        };
+        while let Some(item) = reader.next() {
+            let rec = match item {
+                Ok(r) => r,
+                Err(e) if e.fatal => break,
+                Err(_) => continue,
+            };
+            if rec.ts_ns < first || rec.ts_ns > last {
+                continue;
+            }
+            let Ok(Frame::Ip(obs)) = observe_frame_with(
+                rec.link_type,
+                rec.data,
+                rec.ts_ns,
+                rec.wire_len,
+                PeekMode::Never,
+            ) else {
+                continue;
+            };
+            feed(&obs);
+        }
+    }
+    for ((inc, mut sample), known) in incidents.iter_mut().zip(samples).zip(&seen) {
+        clean_sample(inc, &mut sample, Some(known));
+        inc.source_sample = Some(sample);
+    }
+    Ok(())
+}
+
+/// Share of an incident's packets in reflection vectors (its sources are then reflectors).
+fn reflection_share(inc: &Incident) -> f64 {
+    inc.vectors
+        .iter()
+        .filter(|v| v.name.ends_with("_reflection"))
+        .map(|v| v.share)
+        .sum()
+}
+
+/// Attribute every incident, link campaigns and check `claims`.
+pub fn attribute_incidents(
+    incidents: &[Incident],
+    scanning: &[ScanReport],
+    impact: Option<&Impact>,
+    geo: &GeoData,
+    claims: &[Claim],
+) -> Attribution {
+    let lookup = geo.lookup();
+    let profiles: Vec<Option<SourceProfile>> = incidents
+        .iter()
+        .map(|inc| {
+            let sample = inc.source_sample.as_ref()?;
+            let input = AttributeInput {
+                packets: Some(inc.packets),
+                distinct_sources: Some(inc.distinct_sources),
+                distinct_sources_error: inc.distinct_sources_error,
+                reflection_share: reflection_share(inc),
+            };
+            Some(attribute(sample, &input, lookup))
+        })
+        .collect();
+
+    let members: Vec<CampaignMember<'_>> = incidents
+        .iter()
+        .zip(&profiles)
+        .filter_map(|(inc, p)| {
+            let sources = inc.source_sample.as_ref()?;
+            Some(CampaignMember {
+                label: format!("incident {}", inc.id),
+                victim: inc.victim.clone(),
+                start_ns: inc.start_ns(),
+                end_ns: inc.end_ns(),
+                sources,
+                spoofing: p.as_ref()?.spoofing.verdict,
+                vectors: inc
+                    .vectors
+                    .iter()
+                    .map(|v| (v.name.clone(), v.share))
+                    .collect(),
+                fingerprints: inc
+                    .fingerprints
+                    .iter()
+                    .map(|f| format!("{}:{}", f.family, f.vector))
+                    .collect(),
+            })
+        })
+        .collect();
+    let mut campaigns = link_campaigns(&members, &CampaignConfig::default());
+    // Members were only the incidents with a sample: map back to incident ids.
+    let with_sample: Vec<u32> = incidents
+        .iter()
+        .filter(|i| i.source_sample.is_some())
+        .map(|i| i.id)
+        .collect();
+    for c in &mut campaigns.campaigns {
+        c.members = c.members.iter().map(|&m| with_sample[m] as usize).collect();
+    }
+
+    let verdicts = if claims.is_empty() {
+        Vec::new()
+    } else {
+        check_claims(incidents, scanning, impact, lookup, claims)
+    };
+    Attribution {
+        profiles,
+        campaigns,
+        claims: verdicts,
+    }
+}
+
+/// Claims are about the attack as a whole: all incidents' samples merged.
+fn check_claims(
+    incidents: &[Incident],
+    scanning: &[ScanReport],
+    impact: Option<&Impact>,
+    lookup: &dyn GeoLookup,
+    claims: &[Claim],
+) -> Vec<Verdict> {
+    let mut merged: Option<SourceSample> = None;
+    for s in incidents.iter().filter_map(|i| i.source_sample.as_ref()) {
+        match &mut merged {
+            Some(m) => m.merge(s),
+            None => merged = Some(s.clone()),
+        }
+    }
+    let packets: u64 = incidents.iter().map(|i| i.packets).sum();
+    let reflection: f64 = if packets == 0 {
+        0.0
+    } else {
+        incidents
+            .iter()
+            .map(|i| reflection_share(i) * i.packets as f64)
+            .sum::<f64>()
+            / packets as f64
+    };
+    let profile = merged.as_ref().map(|m| {
+        let input = AttributeInput {
+            packets: Some(packets),
+            distinct_sources: None,
+            distinct_sources_error: 0.0,
+            reflection_share: reflection,
+        };
+        attribute(m, &input, lookup)
+    });
+    let fingerprints = FingerprintSummary {
+        hits: incidents
+            .iter()
+            .flat_map(|i| i.fingerprints.iter())
+            .map(|f| FingerprintHit {
+                family: f.family.to_string(),
+                vector: f.vector.to_string(),
+                match_share: f.match_share,
+                packets: f.packets,
+            })
+            .collect(),
+        attack_packets: packets,
+        mirai_scan_packets: scanning.iter().map(|s| s.mirai_packets).sum(),
+        scan_sources: scanning.iter().map(|s| s.sources.len() as u64).sum(),
+    };
+    let impact_evidence = impact.and_then(impact_evidence);
+    let ev = ClaimEvidence {
+        profile: profile.as_ref(),
+        fingerprints: Some(&fingerprints),
+        impact: impact_evidence.as_ref(),
+    };
+    claims.iter().map(|c| evaluate(c, &ev)).collect()
+}
+
+/// What `cause=attack` needs from the outage-report impact (`None` without reports).
+pub fn impact_evidence(impact: &Impact) -> Option<ImpactEvidence> {
+    let o = impact.outage.as_ref()?;
+    Some(ImpactEvidence {
+        attack_waves: o.correlation.waves as u32,
+        spikes: o.correlation.spikes as u32,
+        spikes_after_waves: o.correlation.spikes_after_attack as u32,
+        median_lag_seconds: o.correlation.median_lag_seconds.map(|s| s as f64),
+        other_cause: None,
+    })
+}
+
+/// Parse `--claim` values; errors name the claim and what is wrong.
+pub fn parse_claims(values: &[String]) -> anyhow::Result<Vec<Claim>> {
+    values
+        .iter()
+        .map(|v| Claim::parse(v).map_err(|e| anyhow::anyhow!("--claim {v}: {}", e.reason)))
+        .collect()
+}

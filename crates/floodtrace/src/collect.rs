@@ -1,0 +1,767 @@
+//! `floodtrace collect`: a live NetFlow / IPFIX / sFlow collector feeding the same engine
+//! as `analyze`, and the hidden `floodtrace replay` sender used by `scripts/bench-flows`.
+//!
+//! One receiver thread per UDP socket only drains its socket (large `SO_RCVBUF`) into
+//! batches; one decoder thread (the caller's) decodes every datagram with the shared
+//! template state, aggregates the records and, once per second of wall-clock time, runs
+//! incident detection over everything aggregated so far and prints the incidents it has
+//! not printed yet. On SIGINT / SIGTERM, after `--duration` or `--max-datagrams`, the
+//! receivers stop, the queue is drained, and the counts are printed: datagrams received,
+//! records decoded, malformed datagrams, losses from the exporters' sequence numbers and
+//! the kernel's drop counter of each socket (`/proc/net/udp`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use floodtrace_engine::aggregate::Aggregator;
+use floodtrace_report::model::IncidentReport;
+use floodtrace_wire::flow::{sniff, FlowProtocol, RawDatagrams};
+
+use crate::flows::FlowRun;
+
+const COLLECT_HELP: &str = "\
+Examples:
+  floodtrace collect                                   # 0.0.0.0:2055, :4739, :6343
+  floodtrace collect --netflow 127.0.0.1:9995 --ipfix off --sflow off --duration 60
+  floodtrace collect --format json --max-datagrams 1000000
+
+Any protocol is accepted on any listener (recognised by content); the defaults are the
+conventional ports. Incidents are printed as they are detected (JSON lines with --format
+json); the counts are printed on exit (Ctrl-C, SIGTERM, --duration, --max-datagrams).";
+
+/// Output of `collect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CollectFormat {
+    /// Lines for a terminal
+    Text,
+    /// JSON lines: `{"type":"incident",…}` as found, `{"type":"summary",…}` at exit
+    Json,
+}
+
+/// Arguments of `collect`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = COLLECT_HELP)]
+pub struct CollectArgs {
+    /// NetFlow v5/v9 listener (`off` to disable)
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:2055")]
+    pub netflow: String,
+
+    /// IPFIX listener (`off` to disable)
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:4739")]
+    pub ipfix: String,
+
+    /// sFlow v5 listener (`off` to disable)
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:6343")]
+    pub sflow: String,
+
+    /// Stop after this many seconds
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+
+    /// Stop after this many datagrams (over all listeners)
+    #[arg(long, value_name = "N")]
+    pub max_datagrams: Option<u64>,
+
+    /// Stop when no datagram arrived for this many seconds after the first one
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_exit: Option<f64>,
+
+    /// Socket receive buffer to ask for, bytes (the kernel caps it at net.core.rmem_max)
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub rcvbuf: usize,
+
+    /// Output format
+    #[arg(long, short = 'f', value_name = "FORMAT", default_value = "text")]
+    pub format: CollectFormat,
+
+    /// Count and aggregate only: no detection
+    #[arg(long)]
+    pub no_detect: bool,
+}
+
+/// Arguments of the hidden `replay` subcommand (bench helper).
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Where to send (collector address)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2055")]
+    pub to: SocketAddr,
+
+    /// Datagrams to send: a synthetic NetFlow v9 export, or FILE's datagrams repeated
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub datagrams: u64,
+
+    /// Records per synthetic NetFlow v9 datagram (at most 45: 1,374 bytes)
+    #[arg(long, value_name = "N", default_value_t = 45)]
+    pub records: u16,
+
+    /// Replay this raw export file's datagrams (v9 sequence numbers rewritten) instead
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+
+    /// Also write the datagrams, back to back, to this raw export file (`.dat`)
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<std::path::PathBuf>,
+
+    /// Do not send, only write
+    #[arg(long)]
+    pub no_send: bool,
+
+    /// Datagrams per second (default: as fast as possible)
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+}
+
+/// A batch of datagrams from one receiver.
+struct Batch {
+    data: Vec<u8>,
+    /// (exporter, received ns, start, len)
+    items: Vec<(IpAddr, u64, usize, usize)>,
+}
+
+const BATCH_DATAGRAMS: usize = 256;
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The kernel's drop counter of a UDP socket: `/proc/net/udp{,6}`, the line whose inode is
+/// the socket's (`/proc/self/fd/N` → `socket:[INODE]`).
+fn kernel_drops(sock: &UdpSocket) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", sock.as_raw_fd())).ok()?;
+    let link = link.to_string_lossy();
+    let inode = link
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .to_string();
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // sl local rem st tx:rx tr:tm retr uid timeout inode ref pointer drops
+            if cols.len() >= 13 && cols[9] == inode {
+                return cols[12].parse().ok();
+            }
+        }
+    }
+    None
+}
+
+/// Open a listener with a large receive buffer.
+fn listen(addr: &str, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)> {
+    let addr: SocketAddr = addr
+        .parse()
+        .with_context(|| format!("bad listen address {addr:?}"))?;
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    let _ = sock.set_recv_buffer_size(rcvbuf);
+    let got = sock.recv_buffer_size().unwrap_or(0);
+    sock.bind(&addr.into())
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let sock: UdpSocket = sock.into();
+    sock.set_read_timeout(Some(Duration::from_millis(50)))?;
+    Ok((sock, got))
+}
+
+/// Sequence-number losses per exporter and observation domain.
+#[derive(Debug, Default)]
+pub struct SeqTracker {
+    next: HashMap<(FlowProtocol, IpAddr, u32), u32>,
+    /// Datagrams missing (NetFlow v9, sFlow: they number datagrams).
+    pub lost_datagrams: u64,
+    /// Records missing (NetFlow v5, IPFIX: they number records).
+    pub lost_records: u64,
+    /// Datagrams that arrived behind the sequence (late or duplicated).
+    pub late: u64,
+    /// Exporter domains seen.
+    pub domains: usize,
+}
+
+impl SeqTracker {
+    /// Note one datagram: its header's sequence number and how much it advances it.
+    /// `data_records` is what an IPFIX message counts (all data records); `resync` skips
+    /// the check after this datagram (its record count is unknown).
+    pub fn note(&mut self, exporter: IpAddr, d: &[u8], data_records: u32, resync: bool) {
+        let be32 = |at: usize| {
+            d.get(at..at + 4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let be16 = |at: usize| d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let (proto, domain, seq, advance) = match (be16(0), be16(2)) {
+            (Some(5), Some(count)) => match be32(16) {
+                Some(s) => (FlowProtocol::NetflowV5, 0, s, u32::from(count)),
+                None => return,
+            },
+            (Some(9), _) => match (be32(12), be32(16)) {
+                (Some(s), Some(dom)) => (FlowProtocol::NetflowV9, dom, s, 1),
+                _ => return,
+            },
+            (Some(10), _) => match (be32(8), be32(12)) {
+                (Some(s), Some(dom)) => (FlowProtocol::Ipfix, dom, s, data_records),
+                _ => return,
+            },
+            (Some(0), Some(5)) => {
+                let at = match be32(4) {
+                    Some(1) => 12,
+                    Some(2) => 24,
+                    _ => return,
+                };
+                match (be32(at), be32(at + 4)) {
+                    (Some(sub), Some(s)) => (FlowProtocol::SflowV5, sub, s, 1),
+                    _ => return,
+                }
+            }
+            _ => return,
+        };
+        let key = (proto, exporter, domain);
+        if let Some(&expected) = self.next.get(&key) {
+            let diff = seq.wrapping_sub(expected) as i32;
+            let units = match proto {
+                FlowProtocol::NetflowV9 | FlowProtocol::SflowV5 => &mut self.lost_datagrams,
+                _ => &mut self.lost_records,
+            };
+            if diff > 0 {
+                *units += diff as u64;
+            } else if diff < 0 {
+                // Late: it was counted as lost when a later one arrived.
+                self.late += 1;
+                *units = units.saturating_sub(u64::from(advance));
+                return;
+            }
+        } else {
+            self.domains += 1;
+        }
+        if resync {
+            self.next.remove(&key);
+            self.domains -= 1;
+        } else {
+            self.next.insert(key, seq.wrapping_add(advance));
+        }
+    }
+}
+
+/// Counts of a collector run.
+#[derive(Debug, Default)]
+struct Totals {
+    datagrams: u64,
+    bytes: u64,
+    by_protocol: BTreeMap<&'static str, u64>,
+    records: u64,
+    templates: u64,
+    malformed: u64,
+    errors: u64,
+}
+
+/// Run `floodtrace collect`.
+pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
+    let mut sockets = Vec::new();
+    for (name, addr) in [
+        ("netflow", &args.netflow),
+        ("ipfix", &args.ipfix),
+        ("sflow", &args.sflow),
+    ] {
+        if addr == "off" {
+            continue;
+        }
+        let (sock, got) = listen(addr, args.rcvbuf)?;
+        let local = sock.local_addr()?;
+        eprintln!(
+            "floodtrace: collect: {name} on udp {local} (receive buffer {} KiB{})",
+            got >> 10,
+            if got < args.rcvbuf {
+                ", capped by net.core.rmem_max"
+            } else {
+                ""
+            }
+        );
+        sockets.push(sock);
+    }
+    anyhow::ensure!(!sockets.is_empty(), "no listener: every address is `off`");
+    let received = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = mpsc::sync_channel::<Batch>(4096);
+    let started = Instant::now();
+    let mut drops = 0u64;
+    let mut totals = Totals::default();
+    let mut seq = SeqTracker::default();
+    let mut run = FlowRun::live();
+    let mut agg = if args.no_detect {
+        Aggregator::counting_only()
+    } else {
+        Aggregator::new()
+    };
+    let mut printed: HashSet<(String, u64)> = HashSet::new();
+    let mut out = std::io::stdout().lock();
+    let mut first_at: Option<Instant> = None;
+    let mut last_at = Instant::now();
+    let mut decode_time = Duration::ZERO;
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let mut handles = Vec::new();
+        for sock in &sockets {
+            let tx = tx.clone();
+            let stop = Arc::clone(&stop);
+            let received = Arc::clone(&received);
+            let max = args.max_datagrams;
+            handles.push(scope.spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                let mut batch = Batch {
+                    data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
+                    items: Vec::with_capacity(BATCH_DATAGRAMS),
+                };
+                let flush = |batch: &mut Batch| {
+                    if batch.items.is_empty() {
+                        return true;
+                    }
+                    let full = std::mem::replace(
+                        batch,
+                        Batch {
+                            data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
+                            items: Vec::with_capacity(BATCH_DATAGRAMS),
+                        },
+                    );
+                    tx.send(full).is_ok()
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    match sock.recv_from(&mut buf) {
+                        Ok((n, from)) => {
+                            let start = batch.data.len();
+                            batch.data.extend_from_slice(&buf[..n]);
+                            batch.items.push((from.ip(), now_ns(), start, n));
+                            let total = received.fetch_add(1, Ordering::Relaxed) + 1;
+                            if max.is_some_and(|m| total >= m) {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                            if batch.items.len() >= BATCH_DATAGRAMS && !flush(&mut batch) {
+                                break;
+                            }
+                        }
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock
+                                    | std::io::ErrorKind::TimedOut
+                                    | std::io::ErrorKind::Interrupted
+                            ) =>
+                        {
+                            if !flush(&mut batch) {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                flush(&mut batch);
+                kernel_drops(sock).unwrap_or(0)
+            }));
+        }
+        drop(tx);
+        let mut last_detect = Instant::now();
+        loop {
+            if args
+                .duration
+                .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+                || args
+                    .idle_exit
+                    .is_some_and(|d| first_at.is_some() && last_at.elapsed().as_secs_f64() >= d)
+            {
+                stop.store(true, Ordering::Relaxed);
+            }
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(batch) => {
+                    let t0 = Instant::now();
+                    first_at.get_or_insert(t0);
+                    last_at = t0;
+                    for &(exporter, ts, start, len) in &batch.items {
+                        let d = &batch.data[start..start + len];
+                        totals.datagrams += 1;
+                        totals.bytes += len as u64;
+                        if let Some(p) = sniff(d) {
+                            *totals.by_protocol.entry(p.name()).or_default() += 1;
+                        }
+                        let (summary, templates) = run.decode_into(exporter, ts, d, &mut agg);
+                        totals.records += u64::from(summary.records);
+                        totals.templates += u64::from(templates);
+                        totals.errors += u64::from(summary.errors);
+                        if summary.errors > 0 {
+                            totals.malformed += 1;
+                        }
+                        seq.note(exporter, d, summary.data_records, summary.errors > 0);
+                    }
+                    decode_time += t0.elapsed();
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if !args.no_detect && last_detect.elapsed() >= Duration::from_secs(1) {
+                last_detect = Instant::now();
+                report_incidents(&agg, &run, &mut printed, args.format, &mut out)?;
+            }
+        }
+        for h in handles {
+            drops += h.join().unwrap_or(0);
+        }
+        Ok(())
+    })?;
+    if !args.no_detect {
+        report_incidents(&agg, &run, &mut printed, args.format, &mut out)?;
+    }
+    let active = match first_at {
+        Some(f) => last_at.duration_since(f).as_secs_f64(),
+        None => 0.0,
+    };
+    let decode_rate = totals.records as f64 / decode_time.as_secs_f64().max(1e-9);
+    let summary = serde_json::json!({
+        "type": "summary",
+        "datagrams": totals.datagrams,
+        "bytes": totals.bytes,
+        "by_protocol": totals.by_protocol,
+        "records": totals.records,
+        "templates": totals.templates,
+        "malformed_datagrams": totals.malformed,
+        "errors": totals.errors,
+        "sequence_lost_datagrams": seq.lost_datagrams,
+        "sequence_lost_records": seq.lost_records,
+        "sequence_late": seq.late,
+        "exporter_domains": seq.domains,
+        "kernel_drops": drops,
+        "seconds": started.elapsed().as_secs_f64(),
+        "active_seconds": active,
+        "decode_seconds": decode_time.as_secs_f64(),
+        "decode_records_per_second": decode_rate,
+        "incidents": printed.len(),
+    });
+    match args.format {
+        CollectFormat::Json => writeln!(out, "{summary}")?,
+        CollectFormat::Text => {
+            writeln!(
+                out,
+                "collected {} datagrams ({} bytes; {}), {} records, {} templates",
+                totals.datagrams,
+                totals.bytes,
+                totals
+                    .by_protocol
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                totals.records,
+                totals.templates
+            )?;
+            writeln!(
+                out,
+                "malformed {} datagrams ({} errors); lost by sequence numbers: {} datagrams (v9/sFlow), {} records (v5/IPFIX), {} late; kernel drops {}",
+                totals.malformed, totals.errors, seq.lost_datagrams, seq.lost_records, seq.late, drops
+            )?;
+            writeln!(
+                out,
+                "decoding: {:.3} s for {} records ({:.2} M records/s); {} incident(s)",
+                decode_time.as_secs_f64(),
+                totals.records,
+                decode_rate / 1e6,
+                printed.len()
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(crate::cli::exit::OK)
+}
+
+/// Detect over everything aggregated so far and print the incidents not printed yet.
+fn report_incidents(
+    agg: &Aggregator,
+    run: &FlowRun,
+    printed: &mut HashSet<(String, u64)>,
+    format: CollectFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let cfg = run.detect_config(&floodtrace_engine::detect::DetectConfig::default());
+    let incidents = floodtrace_engine::incident::find_incidents(agg, &cfg);
+    let mut reports: Vec<IncidentReport> = incidents.iter().map(IncidentReport::new).collect();
+    crate::flows::mark_sampled(&mut reports, agg, run);
+    for r in reports {
+        let first = r.start_ns / 1_000_000_000;
+        if !printed.insert((r.victim.clone(), first)) {
+            continue;
+        }
+        match format {
+            CollectFormat::Json => {
+                let mut v = serde_json::to_value(&r)?;
+                v["type"] = "incident".into();
+                writeln!(out, "{v}")?;
+            }
+            CollectFormat::Text => {
+                let vectors: Vec<String> = r
+                    .vectors
+                    .iter()
+                    .map(|v| format!("{} {:.0}%", v.name, v.share * 100.0))
+                    .collect();
+                writeln!(
+                    out,
+                    "incident {} since {}: {} packets so far{}; {}",
+                    r.victim,
+                    r.start,
+                    r.packets,
+                    if r.sampled {
+                        " (sampled flow data: estimate)"
+                    } else {
+                        ""
+                    },
+                    vectors.join(", ")
+                )?;
+            }
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// A synthetic NetFlow v9 export: a template datagram, then data datagrams of `records`
+/// 30-byte records (a SYN flood from many sources to 203.0.113.0/28 and some background),
+/// with consecutive sequence numbers. Template again every 1,000 datagrams.
+fn synthetic_v9(
+    n: u64,
+    records: u16,
+    mut emit: impl FnMut(&[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let records = records.clamp(1, 45);
+    let base_secs: u32 = 1_741_597_200;
+    let mut d = Vec::with_capacity(1500);
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let header = |d: &mut Vec<u8>, count: u16, seq: u32, secs: u32| {
+        d.clear();
+        d.extend_from_slice(&9u16.to_be_bytes());
+        d.extend_from_slice(&count.to_be_bytes());
+        d.extend_from_slice(&(secs.wrapping_sub(base_secs) * 1000).to_be_bytes()); // uptime ms
+        d.extend_from_slice(&secs.to_be_bytes());
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&1u32.to_be_bytes()); // source id
+    };
+    for i in 0..n {
+        let seq = i as u32;
+        // 20,000 datagrams per simulated second.
+        let secs = base_secs + (i / 20_000) as u32;
+        if i % 1000 == 0 {
+            header(&mut d, 1, seq, secs);
+            // Template flowset: id 0, template 256, 10 fields.
+            let fields: [(u16, u16); 10] = [
+                (8, 4),
+                (12, 4),
+                (7, 2),
+                (11, 2),
+                (4, 1),
+                (6, 1),
+                (2, 4),
+                (1, 4),
+                (22, 4),
+                (21, 4),
+            ];
+            d.extend_from_slice(&0u16.to_be_bytes());
+            d.extend_from_slice(&((8 + 4 * fields.len()) as u16).to_be_bytes());
+            d.extend_from_slice(&256u16.to_be_bytes());
+            d.extend_from_slice(&(fields.len() as u16).to_be_bytes());
+            for (t, l) in fields {
+                d.extend_from_slice(&t.to_be_bytes());
+                d.extend_from_slice(&l.to_be_bytes());
+            }
+            emit(&d)?;
+            continue;
+        }
+        header(&mut d, records, seq, secs);
+        d.extend_from_slice(&256u16.to_be_bytes());
+        d.extend_from_slice(&(4 + 30 * records).to_be_bytes());
+        let uptime = (secs - base_secs) * 1000;
+        for _ in 0..records {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let attack = rng % 10 < 8;
+            let src = (rng >> 16) as u32 | 0x0100_0000;
+            let dst: u32 = if attack {
+                0xcb00_7100 | ((rng >> 40) as u32 % 16)
+            } else {
+                0xc633_6400 | ((rng >> 40) as u32 % 256)
+            };
+            d.extend_from_slice(&src.to_be_bytes());
+            d.extend_from_slice(&dst.to_be_bytes());
+            d.extend_from_slice(&((rng >> 8) as u16 | 1024).to_be_bytes());
+            d.extend_from_slice(&(if attack { 80u16 } else { 443 }).to_be_bytes());
+            d.push(6);
+            d.push(if attack { 0x02 } else { 0x18 });
+            d.extend_from_slice(&1u32.to_be_bytes());
+            d.extend_from_slice(&(if attack { 60u32 } else { 1200 }).to_be_bytes());
+            d.extend_from_slice(&uptime.to_be_bytes());
+            d.extend_from_slice(&uptime.to_be_bytes());
+        }
+        emit(&d)?;
+    }
+    Ok(())
+}
+
+/// Run the hidden `floodtrace replay`.
+pub fn run_replay(args: ReplayArgs) -> anyhow::Result<u8> {
+    let sock = if args.no_send {
+        None
+    } else {
+        let bind: SocketAddr = if args.to.is_ipv4() {
+            "0.0.0.0:0".parse()?
+        } else {
+            "[::]:0".parse()?
+        };
+        let s = socket2::Socket::new(
+            socket2::Domain::for_address(bind),
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )?;
+        let _ = s.set_send_buffer_size(8 << 20);
+        s.bind(&bind.into())?;
+        let s: UdpSocket = s.into();
+        s.connect(args.to)?;
+        Some(s)
+    };
+    let mut file = match &args.write {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let started = Instant::now();
+    let (mut sent, mut bytes, mut errors) = (0u64, 0u64, 0u64);
+    let mut emit = |d: &[u8]| -> anyhow::Result<()> {
+        if let Some(f) = &mut file {
+            f.write_all(d)?;
+        }
+        if let Some(s) = &sock {
+            if let Some(rate) = args.rate {
+                let due = Duration::from_secs_f64(sent as f64 / rate);
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            loop {
+                match s.send(d) {
+                    Ok(_) => break,
+                    // Loopback: ENOBUFS when the send queue is full; wait and retry.
+                    Err(e)
+                        if e.raw_os_error() == Some(105)
+                            || e.kind() == std::io::ErrorKind::WouldBlock =>
+                    {
+                        std::thread::yield_now()
+                    }
+                    Err(_) => {
+                        errors += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        sent += 1;
+        bytes += d.len() as u64;
+        Ok(())
+    };
+    match &args.file {
+        None => synthetic_v9(args.datagrams, args.records, &mut emit)?,
+        Some(path) => {
+            let data =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let msgs: Vec<&[u8]> = RawDatagrams::new(&data).map(|m| m.data).collect();
+            anyhow::ensure!(!msgs.is_empty(), "{}: no datagrams", path.display());
+            let mut seq: u32 = 0;
+            let mut buf = Vec::new();
+            for i in 0..args.datagrams {
+                let m = msgs[(i % msgs.len() as u64) as usize];
+                buf.clear();
+                buf.extend_from_slice(m);
+                if buf.len() >= 20 && buf[..2] == [0, 9] {
+                    buf[12..16].copy_from_slice(&seq.to_be_bytes());
+                    seq = seq.wrapping_add(1);
+                }
+                emit(&buf)?;
+            }
+        }
+    }
+    if let Some(f) = &mut file {
+        f.flush()?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "floodtrace: replay: {sent} datagrams, {bytes} bytes in {secs:.3} s ({:.0} datagrams/s){}",
+        sent as f64 / secs.max(1e-9),
+        if errors > 0 {
+            format!(", {errors} send errors")
+        } else {
+            String::new()
+        }
+    );
+    println!("{{\"sent\":{sent},\"bytes\":{bytes},\"seconds\":{secs},\"send_errors\":{errors}}}");
+    Ok(crate::cli::exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v9(seq: u32, domain: u32) -> Vec<u8> {
+        let mut d = vec![0, 9, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&domain.to_be_bytes());
+        d
+    }
+
+    #[test]
+    fn sequence_losses_per_domain() {
+        let mut t = SeqTracker::default();
+        let e: IpAddr = "192.0.2.1".parse().unwrap();
+        for s in [0, 1, 2, 5, 6, 4] {
+            t.note(e, &v9(s, 1), 0, false);
+        }
+        t.note(e, &v9(100, 2), 0, false);
+        t.note(e, &v9(101, 2), 0, false);
+        // 3 and 4 missing, then 4 arrived late.
+        assert_eq!((t.lost_datagrams, t.late, t.domains), (1, 1, 2));
+        // IPFIX counts records: 10 records, then a message claiming 15 before it.
+        let ipfix = |seq: u32| {
+            let mut d = vec![0, 10, 0, 16, 0, 0, 0, 0];
+            d.extend_from_slice(&seq.to_be_bytes());
+            d.extend_from_slice(&7u32.to_be_bytes());
+            d
+        };
+        t.note(e, &ipfix(0), 10, false);
+        t.note(e, &ipfix(15), 3, false);
+        t.note(e, &ipfix(18), 3, false);
+        assert_eq!(t.lost_records, 5);
+    }
+
+    #[test]
+    fn synthetic_export_decodes() {
+        let mut run = FlowRun::live();
+        let mut agg = Aggregator::counting_only();
+        let mut seq = SeqTracker::default();
+        let mut records = 0;
+        synthetic_v9(2001, 45, |d| {
+            assert!(d.len() <= 1400, "{}", d.len());
+            let (s, _) = run.decode_into("127.0.0.1".parse().unwrap(), 0, d, &mut agg);
+            assert_eq!(s.errors, 0);
+            records += s.records;
+            seq.note("127.0.0.1".parse().unwrap(), d, s.data_records, false);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(records, 1998 * 45);
+        assert_eq!(seq.lost_datagrams, 0);
+    }
+}
