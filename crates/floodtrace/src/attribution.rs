@@ -110,10 +110,12 @@ pub struct Attribution {
 /// destinations and times matter, are only known once the whole input was read, and
 /// sampling every busy destination in the first pass cost more than the detection itself.
 /// Standard input cannot be read twice: then no sample is filled and `Err` says why.
-pub fn collect_samples(inputs: &[String], incidents: &mut [Incident]) -> anyhow::Result<()> {
-    use floodtrace_engine::aggregate::addr_key;
+pub fn collect_samples(
+    inputs: &[String],
+    incidents: &mut [Incident],
+    threads: usize,
+) -> anyhow::Result<()> {
     use floodtrace_engine::incident::{clean_sample, BASELINE_SOURCE_SECONDS};
-    use floodtrace_engine::sketch::SeenSources;
     use floodtrace_wire::capture::RecordReader;
     use floodtrace_wire::{observe_frame_with, Frame, PeekMode};
 
@@ -124,15 +126,6 @@ pub fn collect_samples(inputs: &[String], incidents: &mut [Incident]) -> anyhow:
     }
     if let Some(p) = inputs.iter().find(|p| p.as_str() == "-") {
         anyhow::bail!("{p}: standard input cannot be read a second time for source attribution");
-    }
-    struct Span {
-        lo: u128,
-        hi: u128,
-        start: u64,
-        end: u64,
-        base_start: u64,
-        /// Other incidents of the same victim: not background.
-        busy: Vec<(u64, u64)>,
     }
     let spans: Vec<Option<Span>> = incidents
         .iter()
@@ -155,8 +148,6 @@ pub fn collect_samples(inputs: &[String], incidents: &mut [Incident]) -> anyhow:
             })
         })
         .collect();
-    let mut samples: Vec<SourceSample> = incidents.iter().map(|_| SourceSample::new()).collect();
-    let mut seen: Vec<SeenSources> = incidents.iter().map(|_| SeenSources::default()).collect();
     let first = spans
         .iter()
         .flatten()
@@ -169,64 +160,130 @@ pub fn collect_samples(inputs: &[String], incidents: &mut [Incident]) -> anyhow:
         .map(|s| s.end)
         .max()
         .unwrap_or(u64::MAX);
-    let mut feed = |obs: &floodtrace_wire::Observation| {
-        let dst = addr_key(obs.dst);
-        for (i, span) in spans.iter().enumerate() {
-            let Some(sp) = span else { continue };
-            if dst < sp.lo || dst > sp.hi {
-                continue;
-            }
-            let t = obs.ts_ns;
-            if t >= sp.start && t <= sp.end {
-                samples[i].observe(obs);
-            } else if t >= sp.base_start
-                && t < sp.start
-                && !sp.busy.iter().any(|&(a, b)| t >= a && t <= b)
-            {
-                seen[i].observe(SourceSample::hash_addr(obs.src));
-            }
-        }
-    };
+    let mut all = Collector::new(&spans);
     // Flow inputs are decoded again with fresh templates, in the first pass's order.
     let mut flows = crate::flows::FlowRun::new();
+    let threads = threads.max(1);
     for path in inputs {
         let map = match open_input(path, FileAccess::Map)? {
             Input::Mapped(map) => map,
             _ => anyhow::bail!("{path}: not a regular file: cannot be read a second time"),
         };
         let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
-        if flows.observe_file(bytes, &mut feed) {
+        if flows.observe_file(bytes, &mut |obs| all.feed(obs)) {
             continue;
         }
-        let Ok(mut reader) = RecordReader::open(bytes) else {
+        if RecordReader::open(bytes).is_err() {
             continue;
-        };
-        while let Some(item) = reader.next() {
-            let rec = match item {
-                Ok(r) => r,
-                Err(e) if e.fatal => break,
-                Err(_) => continue,
-            };
-            if rec.ts_ns < first || rec.ts_ns > last {
-                continue;
-            }
-            let Ok(Frame::Ip(obs)) = observe_frame_with(
-                rec.link_type,
-                rec.data,
-                rec.ts_ns,
-                rec.wire_len,
-                PeekMode::Never,
-            ) else {
-                continue;
-            };
-            feed(&obs);
+        }
+        // Every thread walks the record framing (cheap) and decodes every `threads`-th
+        // record; samples merge exactly, so the result does not depend on `threads`.
+        let parts: Vec<Collector<'_>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let spans = &spans;
+                    scope.spawn(move || {
+                        let mut c = Collector::new(spans);
+                        let Ok(mut reader) = RecordReader::open(bytes) else {
+                            return c;
+                        };
+                        while let Some(item) = reader.next() {
+                            let rec = match item {
+                                Ok(r) => r,
+                                Err(e) if e.fatal => break,
+                                Err(_) => continue,
+                            };
+                            if rec.number % threads as u64 != t as u64
+                                || rec.ts_ns < first
+                                || rec.ts_ns > last
+                            {
+                                continue;
+                            }
+                            if let Ok(Frame::Ip(obs)) = observe_frame_with(
+                                rec.link_type,
+                                rec.data,
+                                rec.ts_ns,
+                                rec.wire_len,
+                                PeekMode::Never,
+                            ) {
+                                c.feed(&obs);
+                            }
+                        }
+                        c
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("attribution worker panicked"))
+                .collect()
+        });
+        for p in &parts {
+            all.merge(p);
         }
     }
+    let Collector { samples, seen, .. } = all;
     for ((inc, mut sample), known) in incidents.iter_mut().zip(samples).zip(&seen) {
         clean_sample(inc, &mut sample, Some(known));
         inc.source_sample = Some(sample);
     }
     Ok(())
+}
+
+/// An incident's victim and times, as the second pass needs them.
+struct Span {
+    lo: u128,
+    hi: u128,
+    start: u64,
+    end: u64,
+    base_start: u64,
+    /// Other incidents of the same victim: not background.
+    busy: Vec<(u64, u64)>,
+}
+
+/// Per incident: the sample of its sources and the sources seen before it.
+struct Collector<'a> {
+    spans: &'a [Option<Span>],
+    samples: Vec<SourceSample>,
+    seen: Vec<floodtrace_engine::sketch::SeenSources>,
+}
+
+impl<'a> Collector<'a> {
+    fn new(spans: &'a [Option<Span>]) -> Self {
+        Collector {
+            spans,
+            samples: spans.iter().map(|_| SourceSample::new()).collect(),
+            seen: spans.iter().map(|_| Default::default()).collect(),
+        }
+    }
+
+    fn feed(&mut self, obs: &floodtrace_wire::Observation) {
+        let dst = floodtrace_engine::aggregate::addr_key(obs.dst);
+        for (i, span) in self.spans.iter().enumerate() {
+            let Some(sp) = span else { continue };
+            if dst < sp.lo || dst > sp.hi {
+                continue;
+            }
+            let t = obs.ts_ns;
+            if t >= sp.start && t <= sp.end {
+                self.samples[i].observe(obs);
+            } else if t >= sp.base_start
+                && t < sp.start
+                && !sp.busy.iter().any(|&(a, b)| t >= a && t <= b)
+            {
+                self.seen[i].observe(SourceSample::hash_addr(obs.src));
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &Collector<'_>) {
+        for (a, b) in self.samples.iter_mut().zip(&other.samples) {
+            a.merge(b);
+        }
+        for (a, b) in self.seen.iter_mut().zip(&other.seen) {
+            a.merge(b);
+        }
+    }
 }
 
 /// Share of an incident's packets in reflection vectors (its sources are then reflectors).

@@ -266,7 +266,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let scans = merged.scanners().report();
     let mut incidents = incidents;
     if !args.no_attribution {
-        if let Err(e) = attribution::collect_samples(&reread, &mut incidents) {
+        if let Err(e) = attribution::collect_samples(&reread, &mut incidents, threads) {
             eprintln!("floodtrace: sources are not attributed: {e:#}");
         }
     }
