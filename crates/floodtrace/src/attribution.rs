@@ -144,6 +144,9 @@ pub fn collect_samples(
                 base_start: inc
                     .start_ns()
                     .saturating_sub(BASELINE_SOURCE_SECONDS * 1_000_000_000),
+                base_end: inc
+                    .end_ns()
+                    .saturating_add(BASELINE_SOURCE_SECONDS * 1_000_000_000),
                 busy,
             })
         })
@@ -157,7 +160,7 @@ pub fn collect_samples(
     let last = spans
         .iter()
         .flatten()
-        .map(|s| s.end)
+        .map(|s| s.base_end)
         .max()
         .unwrap_or(u64::MAX);
     let mut all = Collector::new(&spans);
@@ -237,6 +240,7 @@ struct Span {
     start: u64,
     end: u64,
     base_start: u64,
+    base_end: u64,
     /// Other incidents of the same victim: not background.
     busy: Vec<(u64, u64)>,
 }
@@ -268,7 +272,7 @@ impl<'a> Collector<'a> {
             if t >= sp.start && t <= sp.end {
                 self.samples[i].observe(obs);
             } else if t >= sp.base_start
-                && t < sp.start
+                && t <= sp.base_end
                 && !sp.busy.iter().any(|&(a, b)| t >= a && t <= b)
             {
                 self.seen[i].observe(SourceSample::hash_addr(obs.src));

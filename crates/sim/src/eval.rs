@@ -281,33 +281,82 @@ fn detect(truth: &Truth, incidents: &[Value]) -> Detection {
         fp_hits += (is_mirai && has_mirai) as u64;
         // `analyze` reports `source_profile.countries[] {key, sources_share}`; a plain map
         // `sources.countries {CC: share}` is read too.
-        let profile: Option<serde_json::Map<String, Value>> = inc
-            .pointer("/source_profile/countries")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(|c| {
-                        Some((
-                            c.get("key")?.as_str()?.to_string(),
-                            c.get("sources_share")?.clone(),
-                        ))
-                    })
-                    .collect()
-            });
+        //
+        // A wave sent to several hosts (water torture through resolvers) shows as one
+        // incident per host, each with part of the sources: their estimated sources per
+        // country are added up before comparing with the wave's truth.
+        let parts_of_wave: Vec<&Value> = if w.sent_to.is_empty() {
+            vec![inc]
+        } else {
+            incidents
+                .iter()
+                .filter(|j| {
+                    let victim = j.get("victim").and_then(Value::as_str).unwrap_or("");
+                    victim_matches(w, victim)
+                        && matches!(
+                            (time_ns(j, "start"), time_ns(j, "end")),
+                            (Some(a), Some(b)) if a <= w.end_ns + MATCH_SLACK_NS
+                                && b + MATCH_SLACK_NS >= w.start_ns
+                        )
+                })
+                .collect()
+        };
+        let mut estimated: BTreeMap<String, f64> = BTreeMap::new();
+        let mut any_profile = false;
+        for j in &parts_of_wave {
+            if let Some(list) = j
+                .pointer("/source_profile/countries")
+                .and_then(Value::as_array)
+            {
+                any_profile = true;
+                for c in list {
+                    if let (Some(k), Some(n)) = (
+                        c.get("key").and_then(Value::as_str),
+                        c.get("estimated_sources").and_then(Value::as_f64),
+                    ) {
+                        *estimated.entry(k.to_string()).or_default() += n;
+                    }
+                }
+            }
+        }
+        let located: f64 = estimated.values().sum();
+        let profile: Option<serde_json::Map<String, Value>> = any_profile.then(|| {
+            estimated
+                .iter()
+                .map(|(k, n)| (k.clone(), Value::from(n / located.max(1.0))))
+                .collect()
+        });
         let countries = profile
             .as_ref()
             .or_else(|| inc.pointer("/sources/countries").and_then(Value::as_object));
+        // An incident's profile covers all the waves it holds (reflection-mix sends nine
+        // waves from nine reflector sets at one victim, one incident): the truth compared is
+        // the sources of every wave the incident overlaps, added up.
+        let mut truth_sources: BTreeMap<String, u64> = BTreeMap::new();
+        if let (Some(ia), Some(ib)) = (time_ns(inc, "start"), time_ns(inc, "end")) {
+            let victim = inc.get("victim").and_then(Value::as_str).unwrap_or("");
+            for w2 in &truth.waves {
+                if victim_matches(w2, victim)
+                    && w2.start_ns <= ib + MATCH_SLACK_NS
+                    && ia <= w2.end_ns + MATCH_SLACK_NS
+                {
+                    for (k, n) in &w2.sources_by_country {
+                        *truth_sources.entry(k.clone()).or_default() += n;
+                    }
+                }
+            }
+        }
+        if truth_sources.is_empty() {
+            truth_sources = w.sources_by_country.clone();
+        }
         if let Some(countries) = countries {
-            let total_truth: u64 = w.sources_by_country.values().sum();
+            let total_truth: u64 = truth_sources.values().sum();
             if total_truth > 0 {
                 let mut worst: f64 = 0.0;
-                let keys: std::collections::BTreeSet<&String> = w
-                    .sources_by_country
-                    .keys()
-                    .chain(countries.keys())
-                    .collect();
+                let keys: std::collections::BTreeSet<&String> =
+                    truth_sources.keys().chain(countries.keys()).collect();
                 for k in keys {
-                    let t = *w.sources_by_country.get(k).unwrap_or(&0) as f64 / total_truth as f64;
+                    let t = *truth_sources.get(k).unwrap_or(&0) as f64 / total_truth as f64;
                     let r = countries
                         .get(k)
                         .and_then(|v| {
