@@ -46,3 +46,4 @@ pub mod mitigate;
 pub mod sketch;
 pub mod summary;
 pub mod textlog;
+pub mod time;

@@ -806,23 +806,7 @@ pub fn plan(report: &ReportInput, allow: &[Cidr], cfg: &PlanConfig) -> Plan {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of ns since the epoch.
 pub fn rfc3339(ns: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(ns / NS);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-}
-
-fn civil(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
-    let days = (secs / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let t = secs % 86_400;
-    (y, m, d, t / 3600, t / 60 % 60, t % 60)
+    crate::time::rfc3339_s(ns / NS)
 }
 
 fn proto_name(p: u8) -> String {
@@ -1260,9 +1244,10 @@ pub struct Fingerprint {
     pub floodtrace_incident: u32,
 }
 
+/// `YYYY-MM-DD HH:MM:SS` (UTC), DDoSDB's time format.
 fn ddosdb_time(ns: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(ns / NS);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+    let s = crate::time::rfc3339_s(ns / NS);
+    format!("{} {}", &s[..10], &s[11..19])
 }
 
 fn nfdump_flags(f: &TcpFlags) -> String {
