@@ -17,83 +17,11 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use maxminddb::{MaxMindDBError, Reader};
-use serde::Deserialize;
 
 use crate::asn::{AsnBuilder, AsnTable, Source};
+use crate::record::Record;
 use crate::table::{V4Table, V6Table};
 use crate::{GeoError, Provenance};
-
-/// `country` is a code (IPinfo), a name (IPinfo Lite) or a map (GeoIP2).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum CountryField<'a> {
-    Code(&'a str),
-    Map {
-        #[serde(default)]
-        iso_code: Option<&'a str>,
-    },
-}
-
-/// `asn` is `"AS32787"` (IPinfo) or a number.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum AsnField<'a> {
-    Number(u32),
-    Text(&'a str),
-}
-
-#[derive(Deserialize)]
-struct Record<'a> {
-    #[serde(borrow, default)]
-    country_code: Option<&'a str>,
-    #[serde(borrow, default)]
-    country: Option<CountryField<'a>>,
-    #[serde(borrow, default)]
-    asn: Option<AsnField<'a>>,
-    #[serde(borrow, default)]
-    as_name: Option<&'a str>,
-    #[serde(default)]
-    autonomous_system_number: Option<u32>,
-    #[serde(borrow, default)]
-    autonomous_system_organization: Option<&'a str>,
-}
-
-fn two_letter(s: &str) -> Option<u16> {
-    let b = s.as_bytes();
-    (b.len() == 2 && b.iter().all(u8::is_ascii_alphabetic))
-        .then(|| u16::from_be_bytes([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()]))
-}
-
-impl Record<'_> {
-    fn country(&self) -> Option<u16> {
-        if let Some(c) = self.country_code.and_then(two_letter) {
-            return Some(c);
-        }
-        match &self.country {
-            Some(CountryField::Code(s)) => two_letter(s),
-            Some(CountryField::Map { iso_code: Some(s) }) => two_letter(s),
-            _ => None,
-        }
-    }
-
-    fn asn(&self) -> Option<(u32, &str)> {
-        let number = match &self.asn {
-            Some(AsnField::Number(n)) => Some(*n),
-            Some(AsnField::Text(s)) => s
-                .strip_prefix("AS")
-                .or_else(|| s.strip_prefix("as"))
-                .unwrap_or(s)
-                .parse()
-                .ok(),
-            None => self.autonomous_system_number,
-        }?;
-        let name = self
-            .as_name
-            .or(self.autonomous_system_organization)
-            .unwrap_or("");
-        Some((number, name))
-    }
-}
 
 /// Country data (and ASN data when the records carry it) from one `.mmdb` file.
 #[derive(Debug, Clone)]
@@ -130,7 +58,7 @@ fn walk(reader: &Reader<Vec<u8>>, path: &Path, cidr: &str, w: &mut Walk) -> Resu
         let item = item.map_err(|e| invalid(path, e))?;
         w.networks += 1;
         let rec = &item.info;
-        let country = rec.country().unwrap_or(0);
+        let country = rec.country().map_or(0, |(c, _)| u16::from_be_bytes(c));
         let asn = rec.asn();
         match item.ip_net {
             ipnetwork::IpNetwork::V4(n) => {
@@ -368,7 +296,8 @@ mod tests {
 
     #[test]
     fn codes() {
-        assert_eq!(two_letter("us"), Some(u16::from_be_bytes(*b"US")));
+        use crate::record::two_letter;
+        assert_eq!(two_letter("us"), Some(*b"US"));
         assert_eq!(two_letter("USA"), None);
         assert_eq!(two_letter("U1"), None);
     }

@@ -30,6 +30,7 @@ use floodtrace_engine::attribute::GeoLookup;
 
 pub mod asn;
 pub mod country;
+pub mod record;
 pub mod table;
 
 pub use asn::{AsnTable, Source};

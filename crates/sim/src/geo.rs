@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
+use floodtrace_geo::record::{two_letter, CountryField, Layout, Record};
 use maxminddb::{MaxMindDBError, Reader};
-use serde::Deserialize;
 
 use crate::rng::Rng;
 
@@ -105,100 +105,6 @@ pub enum GeoError {
         /// The first IPv4 record, for diagnosis.
         first_record: String,
     },
-}
-
-/// `country` is a code string (IPinfo), a country name (IPinfo Lite) or a map (GeoIP2).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum CountryField<'a> {
-    Code(&'a str),
-    Map {
-        #[serde(default)]
-        iso_code: Option<&'a str>,
-    },
-}
-
-/// `asn` is `"AS32787"` (IPinfo) or a number.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum AsnField<'a> {
-    Number(u32),
-    Text(&'a str),
-}
-
-/// The fields of any supported record layout; everything else is ignored.
-#[derive(Deserialize)]
-struct Record<'a> {
-    #[serde(borrow, default)]
-    country_code: Option<&'a str>,
-    #[serde(borrow, default)]
-    country: Option<CountryField<'a>>,
-    #[serde(borrow, default)]
-    asn: Option<AsnField<'a>>,
-    #[serde(borrow, default)]
-    as_name: Option<&'a str>,
-    #[serde(default)]
-    autonomous_system_number: Option<u32>,
-    #[serde(borrow, default)]
-    autonomous_system_organization: Option<&'a str>,
-}
-
-/// Which field gave the country code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Layout {
-    CountryCode,
-    Country,
-    CountryIsoCode,
-}
-
-impl Layout {
-    fn field(self) -> &'static str {
-        match self {
-            Layout::CountryCode => "country_code",
-            Layout::Country => "country",
-            Layout::CountryIsoCode => "country.iso_code",
-        }
-    }
-}
-
-fn two_letter(s: &str) -> Option<[u8; 2]> {
-    let b = s.as_bytes();
-    (b.len() == 2 && b.iter().all(u8::is_ascii_alphabetic))
-        .then(|| [b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()])
-}
-
-impl Record<'_> {
-    fn country(&self) -> Option<([u8; 2], Layout)> {
-        if let Some(c) = self.country_code.and_then(two_letter) {
-            return Some((c, Layout::CountryCode));
-        }
-        match &self.country {
-            Some(CountryField::Code(s)) => two_letter(s).map(|c| (c, Layout::Country)),
-            Some(CountryField::Map { iso_code: Some(s) }) => {
-                two_letter(s).map(|c| (c, Layout::CountryIsoCode))
-            }
-            _ => None,
-        }
-    }
-
-    fn asn(&self) -> Option<(u32, &str)> {
-        let number = match &self.asn {
-            Some(AsnField::Number(n)) => Some(*n),
-            Some(AsnField::Text(s)) => {
-                let digits = s
-                    .strip_prefix("AS")
-                    .or_else(|| s.strip_prefix("as"))
-                    .unwrap_or(s);
-                digits.parse().ok()
-            }
-            None => self.autonomous_system_number,
-        }?;
-        let name = self
-            .as_name
-            .or(self.autonomous_system_organization)
-            .unwrap_or("");
-        Some((number, name))
-    }
 }
 
 const NO_ASN: u32 = u32::MAX;
