@@ -14,7 +14,7 @@ use floodtrace_engine::campaign::{
     link_campaigns, CampaignConfig, CampaignLinking, CampaignMember,
 };
 use floodtrace_engine::claim::{
-    evaluate, Claim, ClaimEvidence, FingerprintHit, FingerprintSummary, ImpactEvidence, Verdict,
+    evaluate, Claim, ClaimEvidence, FingerprintHit, FingerprintSummary, Verdict,
 };
 use floodtrace_engine::fingerprint::ScanReport;
 use floodtrace_engine::impact::Impact;
@@ -419,25 +419,13 @@ fn check_claims(
         mirai_scan_packets: scanning.iter().map(|s| s.mirai_packets).sum(),
         scan_sources: scanning.iter().map(|s| s.sources.len() as u64).sum(),
     };
-    let impact_evidence = impact.and_then(impact_evidence);
+    let impact_evidence = impact.and_then(Impact::claim_evidence);
     let ev = ClaimEvidence {
         profile: profile.as_ref(),
         fingerprints: Some(&fingerprints),
         impact: impact_evidence.as_ref(),
     };
     claims.iter().map(|c| evaluate(c, &ev)).collect()
-}
-
-/// What `cause=attack` needs from the outage-report impact (`None` without reports).
-pub fn impact_evidence(impact: &Impact) -> Option<ImpactEvidence> {
-    let o = impact.outage.as_ref()?;
-    Some(ImpactEvidence {
-        attack_waves: o.correlation.waves as u32,
-        spikes: o.correlation.spikes as u32,
-        spikes_after_waves: o.correlation.spikes_after_attack as u32,
-        median_lag_seconds: o.correlation.median_lag_seconds.map(|s| s as f64),
-        other_cause: None,
-    })
 }
 
 /// Parse `--claim` values; errors name the claim and what is wrong.

@@ -318,12 +318,6 @@ impl SourceSample {
         hash128(addr_key(addr), SEED)
     }
 
-    /// The sample hash of an address key ([`addr_key`]).
-    #[inline]
-    pub fn hash_key(key: u128) -> u64 {
-        hash128(key, SEED)
-    }
-
     /// Count one observation (a packet or a flow record) towards its source.
     #[inline]
     pub fn observe(&mut self, obs: &Observation) {
