@@ -215,6 +215,11 @@ pub struct EvalArgs {
     #[arg(long, value_name = "SHARE")]
     pub min_fingerprint_recall: Option<f64>,
 
+    /// Fail (exit 4) when a wave's country shares of distinct sources are off by more than
+    /// this many percentage points (waves without a located profile are not scored)
+    #[arg(long, value_name = "PP")]
+    pub max_country_error: Option<f64>,
+
     /// Output format
     #[arg(long, short = 'f', value_name = "FORMAT", default_value = "text")]
     pub format: Format,

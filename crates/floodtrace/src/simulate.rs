@@ -119,7 +119,8 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<u8> {
         || args.max_timing_error.is_some()
         || args.min_vector_accuracy.is_some()
         || args.min_fingerprint_precision.is_some()
-        || args.min_fingerprint_recall.is_some();
+        || args.min_fingerprint_recall.is_some()
+        || args.max_country_error.is_some();
     match (&score.detection, needs_detection) {
         (None, true) => failed.push("the report has no incidents to score detection on".into()),
         (Some(d), _) => {
@@ -160,6 +161,17 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<u8> {
             if let (Some(min), Some(r)) = (args.min_fingerprint_recall, d.fingerprint_recall) {
                 if r < min {
                     failed.push(format!("fingerprint recall {r:.3} < {min}"));
+                }
+            }
+            if let Some(max) = args.max_country_error {
+                if let Some(e) = d.max_country_error_pp.filter(|&e| e > max) {
+                    failed.push(format!("country share error {e:.2} pp > {max} pp"));
+                }
+                if !d.country_unscored.is_empty() {
+                    failed.push(format!(
+                        "no country shares reported for {}",
+                        d.country_unscored.join(", ")
+                    ));
                 }
             }
         }

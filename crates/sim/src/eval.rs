@@ -69,6 +69,9 @@ pub struct Detection {
     pub fingerprint_recall: Option<f64>,
     /// Largest country-share error in percentage points over detected waves with countries.
     pub max_country_error_pp: Option<f64>,
+    /// Detected waves with located sources in the truth whose incident has no country
+    /// profile (analysed without geo data, or not attributed).
+    pub country_unscored: Vec<String>,
 }
 
 /// One detected wave.
@@ -349,6 +352,9 @@ fn detect(truth: &Truth, incidents: &[Value]) -> Detection {
         if truth_sources.is_empty() {
             truth_sources = w.sources_by_country.clone();
         }
+        if countries.is_none() && truth_sources.values().sum::<u64>() > 0 {
+            d.country_unscored.push(w.name.clone());
+        }
         if let Some(countries) = countries {
             let total_truth: u64 = truth_sources.values().sum();
             if total_truth > 0 {
@@ -486,6 +492,13 @@ pub fn render_text(truth: &Truth, s: &Score) -> String {
         );
         if let Some(e) = d.max_country_error_pp {
             let _ = writeln!(o, "country share error (max) {e:.2} pp");
+        }
+        if !d.country_unscored.is_empty() {
+            let _ = writeln!(
+                o,
+                "country shares not reported for {}",
+                d.country_unscored.join(", ")
+            );
         }
     }
     if !s.claims.is_empty() {

@@ -198,14 +198,21 @@ impl Countries {
     }
 }
 
-/// Draw `n` distinct addresses by country weights (with replacement once a country's
-/// space is exhausted in practice: the sample database has small countries).
+/// Draws of a fresh address before a population repeats one.
+const FRESH_ADDRESS_TRIES: usize = 32;
+
+/// Draw `n` addresses by country weights, distinct from each other and from every
+/// address in `taken` (which they join) as far as the country's space allows: the sample
+/// database has small countries, where a bot could otherwise share its address with a
+/// client or a reflector of another wave, and the truth's distinct sources would no longer
+/// be what a capture can show.
 fn draw_population(
     geo: &GeoDb,
     countries: &BTreeMap<String, f64>,
     n: u32,
     rng: &mut Rng,
     interned: &mut Countries,
+    taken: &mut HashSet<u32>,
     used_by: &str,
 ) -> Result<Vec<(Ipv4Addr, u16)>, SimError> {
     let names: Vec<&String> = countries.keys().collect();
@@ -218,15 +225,14 @@ fn draw_population(
             ));
         }
     }
-    let mut seen = HashSet::with_capacity(n as usize);
     let mut out = Vec::with_capacity(n as usize);
     for _ in 0..n {
         let k = rng.weighted(&weights).unwrap_or(0);
         let cc = names[k];
-        // A few tries for a fresh address; a tiny country may simply repeat one.
+        // Tries for a fresh address; a tiny country may simply repeat one.
         let mut addr = geo.sample(cc, rng).expect("checked above");
-        for _ in 0..8 {
-            if seen.insert(u32::from(addr)) {
+        for _ in 0..FRESH_ADDRESS_TRIES {
+            if taken.insert(u32::from(addr)) {
                 break;
             }
             addr = geo.sample(cc, rng).expect("checked above");
@@ -258,6 +264,8 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
     let scale = sc.scale;
     let start_ns = sc.start_unix * 1_000_000_000;
     let mut countries = Countries::default();
+    // Addresses given out so far: clients, bots and reflectors stay distinct.
+    let mut taken: HashSet<u32> = HashSet::new();
 
     // --- Background population.
     let mut bg_rng = Rng::named(seed, "background");
@@ -267,6 +275,7 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
         sc.background.clients.max(1),
         &mut bg_rng,
         &mut countries,
+        &mut taken,
         "background.client_countries",
     )?;
     let crowd_clients: Vec<Vec<(Ipv4Addr, u16)>> = sc
@@ -282,6 +291,7 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
                 fc.extra_clients.unwrap_or(sc.background.clients).max(1),
                 &mut r,
                 &mut countries,
+                &mut taken,
                 "background.client_countries",
             )
         })
@@ -313,7 +323,8 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
             let have = botnets.get(name).map_or(0, |b| b.len() as u32);
             if *size > have {
                 let mut r = Rng::named(seed, &format!("botnet:{name}"));
-                let pop = draw_population(geo, cc, *size, &mut r, &mut countries, &w.name)?;
+                let pop =
+                    draw_population(geo, cc, *size, &mut r, &mut countries, &mut taken, &w.name)?;
                 let mut hr = Rng::named(seed, &format!("botnet-hops:{name}"));
                 botnets.insert(
                     name.clone(),
@@ -363,7 +374,8 @@ pub fn simulate(sc: &Scenario, opts: &SimOptions<'_>) -> Result<SimSummary, SimE
                 hops,
             } => {
                 let mut r = Rng::named(seed, &format!("reflectors:{}:{}", i, w.name));
-                let pop = draw_population(geo, cc, *count, &mut r, &mut countries, &w.name)?;
+                let pop =
+                    draw_population(geo, cc, *count, &mut r, &mut countries, &mut taken, &w.name)?;
                 for (addr, country) in pop {
                     // Reflectors run all kinds of stacks.
                     let initial = [64u8, 128, 255][r.below(3) as usize];

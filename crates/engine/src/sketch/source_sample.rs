@@ -452,9 +452,9 @@ impl SourceSample {
     /// too, so what remains is still a uniform sample — of the sources not seen before.
     /// Totals (packets, bytes) are left as they are.
     pub fn remove_known(&mut self, known: &SeenSources) {
-        let thr = known.threshold();
+        let (hashes, thr) = known.sorted_with_threshold();
         self.entries
-            .retain(|e| e.hash <= thr && known.hashes.binary_search(&e.hash).is_err());
+            .retain(|e| e.hash <= thr && hashes.binary_search(&e.hash).is_err());
         if self.entries.len() < self.k {
             // The sample now describes only the hash range below `thr`.
             self.thr = self.thr.min((thr, u128::MAX));
@@ -786,36 +786,77 @@ mod tests {
     }
 }
 
-/// The smallest [`SeenSources::K`] sample hashes of the sources a destination saw: a light
-/// bottom-k (8 bytes a source, no counts) kept for every destination and epoch, so an
-/// attack's sample can drop the sources its victim already talked to before
-/// ([`SourceSample::remove_known`]). Merges exactly.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The smallest `k` sample hashes of the sources a destination saw: a light bottom-k
+/// (8 bytes a source, no counts), so an attack's sample can drop the sources its victim
+/// already talked to before ([`SourceSample::remove_known`]). Merges exactly.
+///
+/// Hashes are appended to a buffer of up to `2k` and compacted (sorted, deduplicated, cut
+/// to `k`) when it fills, so a source costs a comparison with the threshold and, when
+/// admitted, an amortised `O(log k)`, whatever `k` is.
+#[derive(Debug, Clone)]
 pub struct SeenSources {
-    /// Sorted, distinct, at most `K`.
+    k: usize,
+    /// Admitted hashes; sorted and distinct only right after [`Self::compact`].
     hashes: Vec<u64>,
+    /// Hashes at or above this are never kept (the k-th smallest at the last compaction).
+    thr: u64,
 }
 
+impl Default for SeenSources {
+    fn default() -> Self {
+        Self::with_k(Self::K)
+    }
+}
+
+impl PartialEq for SeenSources {
+    fn eq(&self, other: &Self) -> bool {
+        self.k == other.k && self.compacted().hashes == other.compacted().hashes
+    }
+}
+
+impl Eq for SeenSources {}
+
 impl SeenSources {
-    /// Hashes kept (as many as a full sample has sources, so a victim's few thousand
-    /// regular clients are all recorded).
-    pub const K: usize = 4096;
+    /// Default number of hashes kept (as many as a default sample has sources, so a
+    /// victim's few thousand regular clients are all recorded).
+    pub const K: usize = DEFAULT_K;
+
+    /// Keep the smallest `k` hashes (`k` ≥ 1).
+    pub fn with_k(k: usize) -> Self {
+        SeenSources {
+            k: k.max(1),
+            hashes: Vec::new(),
+            thr: u64::MAX,
+        }
+    }
 
     /// Count a source.
     #[inline]
     pub fn observe(&mut self, addr_hash: u64) {
-        if self.hashes.len() == Self::K && addr_hash >= self.hashes[Self::K - 1] {
+        if addr_hash >= self.thr {
             return;
         }
-        self.insert(addr_hash);
+        self.hashes.push(addr_hash);
+        if self.hashes.len() >= 2 * self.k {
+            self.compact();
+        }
     }
 
-    #[inline(never)]
-    fn insert(&mut self, h: u64) {
-        if let Err(i) = self.hashes.binary_search(&h) {
-            self.hashes.insert(i, h);
-            self.hashes.truncate(Self::K);
+    /// Sort, deduplicate and keep the `k` smallest.
+    fn compact(&mut self) {
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+        self.hashes.truncate(self.k);
+        if self.hashes.len() == self.k {
+            self.thr = self.hashes[self.k - 1];
         }
+    }
+
+    /// A compacted copy.
+    fn compacted(&self) -> SeenSources {
+        let mut c = self.clone();
+        c.compact();
+        c
     }
 
     /// Add another destination-epoch's sources.
@@ -826,22 +867,89 @@ impl SeenSources {
     }
 
     /// Every source with a hash at or below this was recorded (`u64::MAX` while fewer
-    /// than `K` sources were seen).
+    /// than `k` sources were seen).
     pub fn threshold(&self) -> u64 {
-        if self.hashes.len() < Self::K {
+        let c = self.compacted();
+        if c.hashes.len() < c.k {
             u64::MAX
         } else {
-            self.hashes[Self::K - 1]
+            c.hashes[c.k - 1]
         }
     }
 
-    /// Sources recorded.
+    /// The recorded hashes, sorted and distinct, and [`Self::threshold`].
+    fn sorted_with_threshold(&self) -> (Vec<u64>, u64) {
+        let c = self.compacted();
+        let thr = if c.hashes.len() < c.k {
+            u64::MAX
+        } else {
+            c.hashes[c.k - 1]
+        };
+        (c.hashes, thr)
+    }
+
+    /// Sources recorded (at most `k`).
     pub fn len(&self) -> usize {
-        self.hashes.len()
+        self.compacted().hashes.len()
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.hashes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod seen_sources_tests {
+    use super::SeenSources;
+
+    fn splitmix(x: &mut u64) -> u64 {
+        *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    #[test]
+    fn keeps_the_k_smallest_distinct_hashes_in_any_chunking() {
+        let mut x = 7;
+        // Repeats included: every hash appears three times.
+        let base: Vec<u64> = (0..5000).map(|_| splitmix(&mut x)).collect();
+        let stream: Vec<u64> = base.iter().chain(&base).chain(&base).copied().collect();
+        let mut exact = base.clone();
+        exact.sort_unstable();
+        exact.truncate(300);
+
+        let mut one = SeenSources::with_k(300);
+        stream.iter().for_each(|&h| one.observe(h));
+        let (hashes, thr) = one.sorted_with_threshold();
+        assert_eq!(hashes, exact);
+        assert_eq!(thr, exact[299]);
+        assert_eq!(one.len(), 300);
+
+        for parts in [2, 3, 7] {
+            let mut merged = SeenSources::with_k(300);
+            for chunk in stream.chunks(stream.len() / parts + 1) {
+                let mut p = SeenSources::with_k(300);
+                chunk.iter().for_each(|&h| p.observe(h));
+                merged.merge(&p);
+            }
+            assert_eq!(merged, one, "{parts} parts");
+        }
+    }
+
+    #[test]
+    fn threshold_is_open_until_k_sources_were_seen() {
+        let mut s = SeenSources::with_k(4);
+        for h in [9, 3, 3, 5] {
+            s.observe(h);
+        }
+        assert_eq!(s.threshold(), u64::MAX);
+        assert_eq!(s.len(), 3);
+        s.observe(1);
+        assert_eq!(s.threshold(), 9);
+        s.observe(2);
+        assert_eq!(s.threshold(), 5);
     }
 }

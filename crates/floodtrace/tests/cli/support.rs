@@ -429,6 +429,20 @@ pub fn without_paths(mut v: Value) -> Value {
 }
 
 /// The small geo database the simulator tests draw sources from.
+/// The pinned ip-location-db data (`scripts/fetch-geo` puts it in the repository's
+/// `data/geo`; `scripts/test` runs it). Tests of country shares use it because the shared
+/// sample database is too small: its smaller countries hold fewer addresses than a
+/// simulated botnet has bots there, so bots share addresses with clients and each other.
+pub fn pinned_geo() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/geo");
+    assert!(
+        dir.join("geo-whois-asn-country.mmdb").is_file() && dir.join("asn.ftasn").is_file(),
+        "the pinned geo data is missing in {}: run scripts/fetch-geo (scripts/test does)",
+        dir.display()
+    );
+    dir
+}
+
 pub fn sample_geo() -> PathBuf {
     let p = shared_data().join("geo/ipinfo_ip_country_asn_sample.mmdb");
     assert!(
@@ -442,7 +456,11 @@ pub fn sample_geo() -> PathBuf {
 /// `floodtrace simulate NAME -o OUT` with the sample geo database (and `--seed` when
 /// given); returns the truth.json it wrote.
 pub fn simulate(name: &str, seed: Option<u64>, out: &Path) -> Value {
-    let geo = sample_geo();
+    simulate_with_geo(name, seed, out, &sample_geo())
+}
+
+/// [`simulate`] with the given geo database (file or directory).
+pub fn simulate_with_geo(name: &str, seed: Option<u64>, out: &Path, geo: &Path) -> Value {
     let mut args = vec![
         "simulate".to_string(),
         name.to_string(),
@@ -462,13 +480,19 @@ pub fn simulate(name: &str, seed: Option<u64>, out: &Path) -> Value {
 
 /// `floodtrace analyze --format json -o REPORT INPUT`, which must read INPUT completely.
 pub fn analyze_to(report: &Path, input: &Path) {
-    run([
-        "analyze",
-        "--format",
-        "json",
-        "-o",
-        &report.display().to_string(),
-        &input.display().to_string(),
-    ])
-    .expect_code(0);
+    analyze_with(report, input, &[]);
+}
+
+/// `analyze --format json -o REPORT INPUT` with extra arguments first.
+pub fn analyze_with(report: &Path, input: &Path, extra: &[&str]) {
+    let mut args: Vec<String> = vec!["analyze".into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend([
+        "--format".into(),
+        "json".into(),
+        "-o".into(),
+        report.display().to_string(),
+        input.display().to_string(),
+    ]);
+    run(&args).expect_code(0);
 }
