@@ -18,7 +18,7 @@ use floodtrace_wire::peek::{AppHint, LabelClass, REFLECTION_SOURCE_PORTS};
 use floodtrace_wire::transport::{self, tcp_flag};
 
 use crate::fingerprint::{self, MiraiEvidence, ScannerTracker};
-use crate::sketch::{Hll, SpaceSaving};
+use crate::sketch::{source_log, Hll, SourceLog, SpaceSaving};
 
 /// Heavy-hitter counters per bucket.
 pub const TOP_K: usize = 8;
@@ -826,6 +826,8 @@ pub struct Aggregator {
     scanners: ScannerTracker,
     /// Match fingerprints and track scanners (off: counts only).
     inspect: bool,
+    /// Hash-sampled sources for attribution (off unless asked for).
+    source_log: Option<SourceLog>,
 }
 
 impl Default for Aggregator {
@@ -844,7 +846,29 @@ impl Aggregator {
             totals: Totals::empty(),
             scanners: ScannerTracker::new(),
             inspect: true,
+            source_log: None,
         }
+    }
+
+    /// An aggregator that also keeps a [`SourceLog`] for attribution, starting at
+    /// threshold `tau` (`u64::MAX`, or what another part of the same input reached).
+    pub fn with_source_log(tau: u64) -> Self {
+        Aggregator {
+            source_log: Some(SourceLog::with_tau(source_log::DEFAULT_BUDGET, tau)),
+            ..Aggregator::new()
+        }
+    }
+
+    /// The source log, when kept.
+    pub fn source_log(&self) -> Option<&SourceLog> {
+        self.source_log.as_ref()
+    }
+
+    /// Take the source log out, in canonical form.
+    pub fn take_source_log(&mut self) -> Option<SourceLog> {
+        let mut log = self.source_log.take()?;
+        log.finish();
+        Some(log)
     }
 
     /// An aggregator that only counts: no fingerprint matching and no scanner tracking
@@ -888,7 +912,11 @@ impl Aggregator {
         if inspect {
             self.scanners.add(obs);
         }
-        let tl = self.timeline_mut(addr_key(obs.dst));
+        let dst = addr_key(obs.dst);
+        if let Some(log) = &mut self.source_log {
+            log.observe(obs, src, dst, second);
+        }
+        let tl = self.timeline_mut(dst);
         tl.bucket_mut(second).add(obs, class, src);
         if !inspect {
             return;
@@ -926,6 +954,11 @@ impl Aggregator {
         t.first_ns = t.first_ns.min(o.first_ns);
         t.last_ns = t.last_ns.max(o.last_ns);
         self.scanners.merge(&other.scanners);
+        match (&mut self.source_log, other.source_log) {
+            (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (mine @ None, theirs @ Some(_)) => *mine = theirs,
+            _ => {}
+        }
         for (dst, tl) in other.timelines {
             match self.index.get(&dst) {
                 Some(&i) => self.timelines[i as usize].1.merge(tl),

@@ -405,6 +405,10 @@ pub struct SampleInfo {
     pub fraction: f64,
     /// One sentence on what the sampling means for the figures.
     pub note: String,
+    /// How the sample was collected: `first_pass` (sources logged while reading) or
+    /// `second_pass` (the incident's packets read again); absent when not told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collected: Option<&'static str>,
 }
 
 /// Everything known about an incident's sources.
@@ -501,6 +505,7 @@ pub fn attribute<G: GeoLookup + ?Sized>(
                 fraction * 100.0
             )
         },
+        collected: None,
     };
 
     // Geo lookups, once per sampled source.

@@ -66,6 +66,9 @@ pub struct Incident {
     /// incident's packets again: see [`clean_sample`]): the input of attribution and
     /// campaign linking.
     pub source_sample: Option<SourceSample>,
+    /// How `source_sample` was collected: `"first_pass"` (from the hash-sampled source log
+    /// kept while reading) or `"second_pass"` (by reading the incident's packets again).
+    pub source_sample_collected: Option<&'static str>,
 }
 
 impl Incident {
@@ -450,6 +453,7 @@ fn build(victim: String, tl: &Timeline, waves: &[DetectedWave]) -> Incident {
         bytes: 0,
         fingerprints: Vec::new(),
         source_sample: None,
+        source_sample_collected: None,
     };
     let mut sources = Hll::new();
     let mut top = SpaceSaving::<8>::new();

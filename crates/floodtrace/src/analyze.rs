@@ -8,6 +8,7 @@
 //! bytes per record) while workers decode and aggregate whole chunks.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -177,6 +178,33 @@ struct Job<'a> {
 }
 
 /// Aggregates and counts of the records of one chunk.
+/// How much of the analysis runs during the pass over the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Depth {
+    /// What detection needs beyond counting: payload peeks, fingerprints, scanners.
+    pub inspect: bool,
+    /// Keep a hash-sampled [`floodtrace_engine::sketch::SourceLog`] for attribution.
+    pub source_log: bool,
+}
+
+impl Depth {
+    /// An empty aggregator for this depth; its source log (if any) starts at `tau`, the
+    /// threshold the input's earlier parts reached (any value at or above the final one
+    /// gives the same result, and a lower start saves logging what will be dropped).
+    pub fn aggregator(self, tau: u64) -> Aggregator {
+        match (self.inspect, self.source_log) {
+            (false, _) => Aggregator::counting_only(),
+            (true, false) => Aggregator::new(),
+            (true, true) => Aggregator::with_source_log(tau),
+        }
+    }
+}
+
+/// The source-log threshold an aggregator reached (`u64::MAX` without a log).
+pub fn log_tau(agg: &Aggregator) -> u64 {
+    agg.source_log().map_or(u64::MAX, |l| l.tau())
+}
+
 struct ChunkWork {
     agg: Aggregator,
     counts: Counts,
@@ -184,15 +212,12 @@ struct ChunkWork {
 }
 
 impl ChunkWork {
-    /// Empty work; `inspect` turns on what detection needs beyond counting (payload
-    /// peeks, fingerprints, scanners).
-    fn new(inspect: bool) -> Self {
+    /// Empty work at `depth`; a source log starts at threshold `tau` (see
+    /// [`Depth::aggregator`]).
+    fn new(depth: Depth, tau: u64) -> Self {
+        let inspect = depth.inspect;
         ChunkWork {
-            agg: if inspect {
-                Aggregator::new()
-            } else {
-                Aggregator::counting_only()
-            },
+            agg: depth.aggregator(tau),
             counts: Counts::default(),
             peek: if inspect {
                 PeekMode::Analysis
@@ -237,9 +262,10 @@ fn process_chunk(
     base: u64,
     state: ReaderState,
     records_before: u64,
-    inspect: bool,
+    depth: Depth,
+    tau: u64,
 ) -> ChunkWork {
-    let mut work = ChunkWork::new(inspect);
+    let mut work = ChunkWork::new(depth, tau);
     let mut reader = RecordReader::resume(bytes, base, state, records_before);
     while let Some(item) = reader.next() {
         let fatal = matches!(&item, Err(e) if e.fatal);
@@ -411,13 +437,12 @@ fn take<'m, F: Feed<'m>>(feed: &mut F, keep_bytes: bool, from: u64, to: u64) -> 
     }
 }
 
-/// Analyse one input with `threads` workers (1 = everything on this thread). Without
-/// `inspect`, only counts are kept (no payload peeks, fingerprints or scanners).
+/// Analyse one input with `threads` workers (1 = everything on this thread) at `depth`.
 pub fn analyze_feed<'m, F: Feed<'m>>(
     feed: &mut F,
     threads: usize,
     chunk_bytes: u64,
-    inspect: bool,
+    depth: Depth,
     progress: &dyn Fn(u64),
 ) -> InputOutcome {
     let mut agg = Aggregator::new();
@@ -426,7 +451,7 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
         // One pass: decode each record as the walk reaches it (a second pass over the
         // chunk would wait on memory a second time). Chunk boundaries, and so results,
         // are the same as with workers.
-        let work = std::cell::RefCell::new(ChunkWork::new(inspect));
+        let work = std::cell::RefCell::new(ChunkWork::new(depth, u64::MAX));
         let walked = walk(
             feed,
             chunk_bytes,
@@ -434,7 +459,8 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
             progress,
             |item| work.borrow_mut().item(item),
             |_job| {
-                let done = work.replace(ChunkWork::new(inspect));
+                let tau = log_tau(&work.borrow().agg).min(log_tau(&agg));
+                let done = work.replace(ChunkWork::new(depth, tau));
                 agg.merge(done.agg);
                 counts.merge(done.counts);
             },
@@ -445,7 +471,7 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
             feed,
             threads,
             chunk_bytes,
-            inspect,
+            depth,
             progress,
             &mut agg,
             &mut counts,
@@ -491,12 +517,14 @@ fn run_parallel<'m, F: Feed<'m>>(
     feed: &mut F,
     threads: usize,
     chunk_bytes: u64,
-    inspect: bool,
+    depth: Depth,
     progress: &dyn Fn(u64),
     agg: &mut Aggregator,
     counts: &mut Counts,
 ) -> Result<(CaptureFormat, Option<Stop>), Stop> {
     let workers = threads.saturating_sub(1).max(1);
+    // The source-log threshold merged so far: chunks start from it (see `Depth`).
+    let tau = AtomicU64::new(u64::MAX);
     // Two queued chunks per worker keep them fed without holding much memory.
     let queue_depth = workers * 2;
     std::thread::scope(|scope| {
@@ -506,6 +534,7 @@ fn run_parallel<'m, F: Feed<'m>>(
         for _ in 0..workers {
             let job_rx = Arc::clone(&job_rx);
             let res_tx = res_tx.clone();
+            let tau = &tau;
             scope.spawn(move || loop {
                 let job = match job_rx.lock() {
                     Ok(rx) => rx.recv(),
@@ -517,7 +546,8 @@ fn run_parallel<'m, F: Feed<'m>>(
                     job.base,
                     job.state,
                     job.records_before,
-                    inspect,
+                    depth,
+                    tau.load(Ordering::Relaxed),
                 );
                 if res_tx.send((job.index, w.agg, w.counts)).is_err() {
                     return;
@@ -535,9 +565,10 @@ fn run_parallel<'m, F: Feed<'m>>(
                 counts.merge(c);
                 next += 1;
             }
+            tau.store(log_tau(agg), Ordering::Relaxed);
         };
         let inline = std::cell::Cell::new(false);
-        let work = std::cell::RefCell::new(ChunkWork::new(inspect));
+        let work = std::cell::RefCell::new(ChunkWork::new(depth, u64::MAX));
         let mut in_flight = 0usize;
         let walked = walk(
             feed,
@@ -551,7 +582,7 @@ fn run_parallel<'m, F: Feed<'m>>(
             },
             |job| {
                 if inline.get() {
-                    let w = work.replace(ChunkWork::new(inspect));
+                    let w = work.replace(ChunkWork::new(depth, tau.load(Ordering::Relaxed)));
                     absorb((job.index, w.agg, w.counts));
                 } else {
                     // The queue has room (checked below), so this does not block for long;

@@ -19,7 +19,7 @@ use floodtrace_engine::claim::{
 use floodtrace_engine::fingerprint::ScanReport;
 use floodtrace_engine::impact::Impact;
 use floodtrace_engine::incident::Incident;
-use floodtrace_engine::sketch::SourceSample;
+use floodtrace_engine::sketch::{SourceLog, SourceSample};
 use floodtrace_geo::Geo;
 use floodtrace_report::model::ProvenanceReport;
 
@@ -101,19 +101,22 @@ pub struct Attribution {
     pub claims: Vec<Verdict>,
 }
 
-/// Read the inputs again and fill each incident's `source_sample`: the sources of its
-/// victim during its span, cleaned of the sources the victim saw in the
-/// `BASELINE_SOURCE_SECONDS` before it (outside other incidents of the same victim) and of
-/// sources whose packets do not fit its vectors (`incident::clean_sample`).
+/// Fill each incident's `source_sample`: the sources of its victim during its span,
+/// cleaned of the sources the victim saw in the `BASELINE_SOURCE_SECONDS` around it
+/// (outside other incidents of the same victim), of the clients it served, and of sources
+/// whose packets do not fit its vectors (`incident::clean_sample`).
 ///
-/// A second pass rather than sampling during the first: the incidents, and so which
-/// destinations and times matter, are only known once the whole input was read, and
-/// sampling every busy destination in the first pass cost more than the detection itself.
-/// Standard input cannot be read twice: then no sample is filled and `Err` says why.
+/// The incidents, and so which destinations and times matter, are only known once the
+/// whole input was read. The first pass's hash-sampled source log (`log`,
+/// `sketch::source_log`) settles every incident of which it holds enough sources; the
+/// others are attributed by reading the inputs again, for their victims and times only.
+/// Standard input cannot be read twice: then those are left without a sample and `Err`
+/// says why.
 pub fn collect_samples(
     inputs: &[String],
     incidents: &mut [Incident],
     threads: usize,
+    log: Option<&SourceLog>,
 ) -> anyhow::Result<()> {
     use floodtrace_engine::incident::{clean_sample, BASELINE_SOURCE_SECONDS};
     use floodtrace_wire::capture::RecordReader;
@@ -124,10 +127,7 @@ pub fn collect_samples(
     if incidents.is_empty() {
         return Ok(());
     }
-    if let Some(p) = inputs.iter().find(|p| p.as_str() == "-") {
-        anyhow::bail!("{p}: standard input cannot be read a second time for source attribution");
-    }
-    let spans: Vec<Option<Span>> = incidents
+    let mut spans: Vec<Option<Span>> = incidents
         .iter()
         .map(|inc| {
             let (lo, hi) = crate::evidence::victim_range(&inc.victim)?;
@@ -155,6 +155,24 @@ pub fn collect_samples(
             })
         })
         .collect();
+    // First from the first pass's source log; what it cannot settle is read again.
+    if let Some(log) = log {
+        let k = sample_size(spans.iter().flatten().count());
+        for (inc, span) in incidents.iter_mut().zip(spans.iter_mut()) {
+            let Some(sp) = span else { continue };
+            if let Some(sample) = sample_from_log(log, sp, inc, k) {
+                inc.source_sample = Some(sample);
+                inc.source_sample_collected = Some("first_pass");
+                *span = None;
+            }
+        }
+    }
+    if spans.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    if let Some(p) = inputs.iter().find(|p| p.as_str() == "-") {
+        anyhow::bail!("{p}: standard input cannot be read a second time for source attribution");
+    }
     let first = spans
         .iter()
         .flatten()
@@ -230,11 +248,80 @@ pub fn collect_samples(
         }
     }
     let Collector { samples, seen, .. } = all;
-    for ((inc, mut sample), known) in incidents.iter_mut().zip(samples).zip(&seen) {
-        clean_sample(inc, &mut sample, Some(known));
-        inc.source_sample = Some(sample);
+    for (((inc, mut sample), known), span) in
+        incidents.iter_mut().zip(samples).zip(&seen).zip(&spans)
+    {
+        if span.is_some() {
+            clean_sample(inc, &mut sample, Some(known));
+            inc.source_sample = Some(sample);
+            inc.source_sample_collected = Some("second_pass");
+        }
     }
     Ok(())
+}
+
+/// Sampled sources an incident needs from the source log before the log's sample is
+/// trusted as its sample (when the log kept every source, any number will do).
+const LOG_SAMPLE_ENOUGH: usize = floodtrace_engine::sketch::source_sample::DEFAULT_K;
+
+/// An incident's cleaned source sample from the first pass's source log, or `None` when
+/// the log holds too few of its sources (then the input is read again for it).
+///
+/// The same rules as the second pass ([`Collector::feed`]), at the log's one-second
+/// resolution: entries of the incident's seconds form the sample, entries of the
+/// baseline seconds around it (outside the victim's other incidents) and served clients
+/// are the known sources removed from it.
+fn sample_from_log(log: &SourceLog, sp: &Span, inc: &Incident, k: usize) -> Option<SourceSample> {
+    const NS: u64 = 1_000_000_000;
+    let (s0, s1) = (sp.start / NS, sp.end / NS);
+    let (b0, b1) = (sp.base_start / NS, sp.base_end / NS);
+    let busy: Vec<(u64, u64)> = sp.busy.iter().map(|&(a, b)| (a / NS, b / NS)).collect();
+    let mut sample = SourceSample::with_k(k);
+    let mut known = floodtrace_engine::sketch::SeenSources::with_k(k);
+    let (mut packets, mut bytes, mut backscatter) = (0u64, 0u64, 0u64);
+    let entries = log.entries();
+    let from = entries.partition_point(|e| e.dst < sp.lo);
+    for e in entries[from..].iter().take_while(|e| e.dst <= sp.hi) {
+        let sec = u64::from(e.second);
+        if sec < b0 || sec > b1 {
+            continue;
+        }
+        let in_span = sec >= s0 && sec <= s1;
+        if e.served {
+            if sp.served_in_span || !in_span {
+                known.observe(e.hash);
+            }
+        } else if in_span {
+            sample.insert_stats(e.hash, e.src, &e.stats);
+            packets += e.stats.packets;
+            bytes += e.stats.bytes;
+            backscatter += e.stats.backscatter_packets;
+        } else if !busy.iter().any(|&(a, b)| sec >= a && sec <= b) {
+            known.observe(e.hash);
+        }
+    }
+    if !log.is_complete() && sample.len() < LOG_SAMPLE_ENOUGH {
+        return None;
+    }
+    if log.is_complete() {
+        sample.set_totals(packets, bytes, backscatter);
+    } else {
+        // The logged sources are a uniform sample: the totals are the incident's, and
+        // the backscatter share is the sample's.
+        let share = if packets == 0 {
+            0.0
+        } else {
+            backscatter as f64 / packets as f64
+        };
+        sample.set_totals(
+            inc.packets,
+            inc.bytes,
+            (inc.packets as f64 * share).round() as u64,
+        );
+    }
+    sample.limit_threshold(log.tau());
+    floodtrace_engine::incident::clean_sample(inc, &mut sample, Some(&known));
+    Some(sample)
 }
 
 /// An incident's victim and times, as the second pass needs them.
@@ -371,7 +458,9 @@ pub fn attribute_incidents(
                 distinct_sources_error: inc.distinct_sources_error,
                 reflection_share: reflection_share(inc),
             };
-            Some(attribute(sample, &input, lookup))
+            let mut profile = attribute(sample, &input, lookup);
+            profile.sample.collected = inc.source_sample_collected;
+            Some(profile)
         })
         .collect();
 

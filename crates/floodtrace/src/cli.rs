@@ -325,10 +325,17 @@ pub struct AnalyzeArgs {
 
     /// Skip source attribution (countries, ASNs, spoofing tests, campaigns)
     ///
-    /// Attribution reads the incidents' packets a second time; without it incidents carry
-    /// no source profile and claims about origin or spoofing are inconclusive.
+    /// Attribution keeps a hash sample of sources while reading, and reads an incident's
+    /// packets a second time when that sample holds too few of its sources; without it
+    /// incidents carry no source profile and claims about origin or spoofing are
+    /// inconclusive.
     #[arg(long)]
     pub no_attribution: bool,
+
+    /// Attribute every incident by a second pass over the input, not from the sources
+    /// sampled during the first (a reference for tests and benchmarks)
+    #[arg(long, hide = true)]
+    pub no_source_log: bool,
 
     /// A claim to check against the evidence (repeatable)
     ///

@@ -30,7 +30,7 @@ use floodtrace_wire::flow::{
 use floodtrace_wire::link::{self, Payload};
 use floodtrace_wire::Observation;
 
-use crate::analyze::{Counts, InputOutcome, Stop};
+use crate::analyze::{Counts, Depth, InputOutcome, Stop};
 use crate::sources::file::{Feed, StreamFeed};
 use crate::sources::Input;
 
@@ -359,14 +359,10 @@ pub fn analyze_flows(
     bytes: &[u8],
     kind: FlowInput,
     run: &mut FlowRun,
-    inspect: bool,
+    depth: Depth,
 ) -> InputOutcome {
     let mut sink = Sink {
-        agg: if inspect {
-            Aggregator::new()
-        } else {
-            Aggregator::counting_only()
-        },
+        agg: depth.aggregator(u64::MAX),
         counts: Counts::default(),
         flows: FlowCounts::default(),
         protocols: BTreeSet::new(),
@@ -480,26 +476,22 @@ pub fn analyze_flows(
 /// Analyse `input` as flow telemetry when [`recognise`] says it is; otherwise hand it back
 /// untouched for the packet path (a stream keeps the block read for the check, so nothing
 /// is lost).
-pub fn analyze_input(
-    input: Input,
-    run: &mut FlowRun,
-    inspect: bool,
-) -> Result<InputOutcome, Input> {
+pub fn analyze_input(input: Input, run: &mut FlowRun, depth: Depth) -> Result<InputOutcome, Input> {
     match input {
         Input::Mapped(Some(map)) => match recognise(&map[..]) {
-            Some(kind) => Ok(analyze_flows(&map[..], kind, run, inspect)),
+            Some(kind) => Ok(analyze_flows(&map[..], kind, run, depth)),
             None => Err(Input::Mapped(Some(map))),
         },
         Input::Mapped(None) => Err(input),
         Input::File(mut feed, len) => match stream_kind(&mut feed) {
             Some(kind) => {
                 feed.reserve(usize::try_from(len).unwrap_or(0));
-                Ok(analyze_stream(feed, kind, run, inspect))
+                Ok(analyze_stream(feed, kind, run, depth))
             }
             None => Err(Input::File(feed, len)),
         },
         Input::Stream(mut feed) => match stream_kind(&mut feed) {
-            Some(kind) => Ok(analyze_stream(feed, kind, run, inspect)),
+            Some(kind) => Ok(analyze_stream(feed, kind, run, depth)),
             None => Err(Input::Stream(feed)),
         },
     }
@@ -519,7 +511,7 @@ fn analyze_stream(
     mut feed: StreamFeed,
     kind: FlowInput,
     run: &mut FlowRun,
-    inspect: bool,
+    depth: Depth,
 ) -> InputOutcome {
     let error = loop {
         match feed.more() {
@@ -529,7 +521,7 @@ fn analyze_stream(
         }
     };
     let bytes = feed.available(0);
-    let mut outcome = analyze_flows(bytes, kind, run, inspect);
+    let mut outcome = analyze_flows(bytes, kind, run, depth);
     if let Some(error) = error {
         outcome.counts.stop(&Stop::Io {
             offset: bytes.len() as u64,
@@ -659,8 +651,12 @@ mod tests {
         let data =
             std::fs::read(dir.join("ipfix/logstash_ipfix_test_mikrotik_data258.dat")).unwrap();
         let mut first = FlowRun::new();
-        let _ = analyze_flows(&tpl, FlowInput::Raw, &mut first, true);
-        let o = analyze_flows(&data, FlowInput::Raw, &mut first, true);
+        let depth = Depth {
+            inspect: true,
+            source_log: true,
+        };
+        let _ = analyze_flows(&tpl, FlowInput::Raw, &mut first, depth);
+        let o = analyze_flows(&data, FlowInput::Raw, &mut first, depth);
         let mut second = FlowRun::new();
         let mut packets = 0;
         assert!(second.observe_file(&tpl, &mut |_| {}));

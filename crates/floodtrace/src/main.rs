@@ -100,6 +100,10 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let chunk_bytes = args.chunk_bytes.max(4096);
+    let depth = analyze::Depth {
+        inspect: !args.no_detect,
+        source_log: !args.no_detect && !args.no_attribution && !args.no_source_log,
+    };
     let mut merged = Aggregator::new();
     let mut inputs = Vec::new();
     let mut partial = false;
@@ -135,17 +139,17 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                         b.set_position(pos);
                     }
                 };
-                let outcome = match flows::analyze_input(input, &mut flow_run, !args.no_detect) {
+                let outcome = match flows::analyze_input(input, &mut flow_run, depth) {
                     Ok(flow_outcome) => flow_outcome,
                     Err(Input::Mapped(map)) => analyze_feed(
                         &mut MappedFeed::new(map.as_ref()),
                         threads,
                         chunk_bytes,
-                        !args.no_detect,
+                        depth,
                         &progress,
                     ),
                     Err(Input::Stream(mut feed) | Input::File(mut feed, _)) => {
-                        analyze_feed(&mut feed, threads, chunk_bytes, !args.no_detect, &progress)
+                        analyze_feed(&mut feed, threads, chunk_bytes, depth, &progress)
                     }
                 };
                 if let Some(b) = bar {
@@ -266,7 +270,9 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let scans = merged.scanners().report();
     let mut incidents = incidents;
     if !args.no_attribution {
-        if let Err(e) = attribution::collect_samples(&reread, &mut incidents, threads) {
+        let log = merged.take_source_log();
+        if let Err(e) = attribution::collect_samples(&reread, &mut incidents, threads, log.as_ref())
+        {
             eprintln!("floodtrace: sources are not attributed: {e:#}");
         }
     }

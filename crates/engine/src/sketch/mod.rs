@@ -2,10 +2,12 @@
 //! of distinct items, and two summaries of disjoint parts of a stream merge into one.
 
 mod hll;
+pub mod source_log;
 pub mod source_sample;
 mod space_saving;
 
 pub use hll::Hll;
+pub use source_log::{LogEntry, SourceLog};
 pub use source_sample::{SampledSource, SeenSources, Similarity, SourceSample, SourceStats};
 pub use space_saving::{SpaceSaving, TopEntry};
 

@@ -96,7 +96,7 @@ pub struct SourceStats {
 }
 
 impl SourceStats {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         SourceStats {
             packets: 0,
             bytes: 0,
@@ -111,7 +111,7 @@ impl SourceStats {
     }
 
     #[inline]
-    fn add(&mut self, obs: &Observation) {
+    pub(crate) fn add(&mut self, obs: &Observation) {
         self.packets += obs.packets;
         self.bytes += obs.bytes;
         if obs.ttl != 0 {
@@ -134,7 +134,7 @@ impl SourceStats {
         }
     }
 
-    fn merge(&mut self, o: &SourceStats) {
+    pub(crate) fn merge(&mut self, o: &SourceStats) {
         self.packets += o.packets;
         self.bytes += o.bytes;
         self.ttl_min = self.ttl_min.min(o.ttl_min);
@@ -318,6 +318,46 @@ impl SourceSample {
         hash128(addr_key(addr), SEED)
     }
 
+    /// [`Self::hash_addr`] of an address key (`aggregate::addr_key`).
+    #[inline]
+    pub fn hash_key(key: u128) -> u64 {
+        hash128(key, SEED)
+    }
+
+    /// Add counts gathered elsewhere for the source `key` (whose hash is `hash`): the
+    /// same as observing its packets one by one. Totals are not touched
+    /// ([`Self::set_totals`]).
+    pub fn insert_stats(&mut self, hash: u64, key: u128, stats: &SourceStats) {
+        if (hash, key) > self.thr {
+            return;
+        }
+        let i = self.find_or_insert(hash, key);
+        self.entries[i].stats.merge(stats);
+        if self.entries.len() >= self.cap() {
+            self.prune();
+        }
+    }
+
+    /// Declare that only sources with a hash at most `tau` were offered (a sample drawn
+    /// from a hash-sampled log): the sample then describes that part of the hash space,
+    /// and is not complete unless `tau` is `u64::MAX`.
+    pub fn limit_threshold(&mut self, tau: u64) {
+        if tau < self.thr.0 {
+            self.thr = (tau, u128::MAX);
+            self.entries.retain(|e| e.hash <= tau);
+            let slots = self.table.len().max(8);
+            self.rebuild(slots);
+        }
+    }
+
+    /// Set the exact totals (packets, bytes, backscatter packets of all sources) when the
+    /// sources were not observed packet by packet.
+    pub fn set_totals(&mut self, packets: u64, bytes: u64, backscatter_packets: u64) {
+        self.packets = packets;
+        self.bytes = bytes;
+        self.backscatter_packets = backscatter_packets;
+    }
+
     /// Count one observation (a packet or a flow record) towards its source.
     #[inline]
     pub fn observe(&mut self, obs: &Observation) {
@@ -459,6 +499,7 @@ impl SourceSample {
             // The sample now describes only the hash range below `thr`.
             self.thr = self.thr.min((thr, u128::MAX));
         }
+        self.entries.sort_unstable_by_key(|e| (e.hash, e.key));
         let slots = self.table.len().max(8);
         self.rebuild(slots);
     }
@@ -467,14 +508,19 @@ impl SourceSample {
     /// completed a TCP handshake from a flood's sample). Totals are left as they are.
     pub fn retain_sources(&mut self, keep: impl Fn(&SourceStats) -> bool) {
         self.entries.retain(|e| keep(&e.stats));
+        self.entries.sort_unstable_by_key(|e| (e.hash, e.key));
         let slots = self.table.len().max(8);
         self.rebuild(slots);
     }
 
     /// The k smallest entries, sorted by hash.
     fn sorted(&self) -> Vec<Entry> {
+        // A finished sample is usually in canonical order already (after a prune or a
+        // clean-up), and campaign linking asks for it once per pair of incidents.
         let mut v: Vec<Entry> = self.entries.clone();
-        v.sort_unstable_by_key(|e| (e.hash, e.key));
+        if !v.is_sorted_by_key(|e| (e.hash, e.key)) {
+            v.sort_unstable_by_key(|e| (e.hash, e.key));
+        }
         v.truncate(self.k);
         v
     }

@@ -149,3 +149,52 @@ fn two_botnets_are_two_campaigns() {
     assert_eq!(ids[2], ids[3], "second botnet's pulses: {ids:?}");
     assert_ne!(ids[0], ids[2], "two botnets: {ids:?}");
 }
+
+/// The sources sampled during the first pass (the source log) give the same profiles as
+/// the second pass they replace: `--no-source-log` forces the second pass.
+#[test]
+fn first_pass_source_log_matches_the_second_pass() {
+    let dir = TempDir::new("attr-source-log");
+    simulate("mirai-mix", Some(2), dir.path());
+    let geo = sample_geo();
+    let geo = geo.to_str().unwrap();
+    let capture = [dir.path().join("capture.pcap")];
+    let logged = analyze_json(&["--geo", geo], &capture).json();
+    let reread = analyze_json(&["--geo", geo, "--no-source-log"], &capture).json();
+    let a = logged["incidents"].as_array().expect("incidents");
+    let b = reread["incidents"].as_array().expect("incidents");
+    assert_eq!(a.len(), b.len());
+    assert!(a.len() >= 8, "{}", a.len());
+    for (x, y) in a.iter().zip(b) {
+        let (px, py) = (&x["source_profile"], &y["source_profile"]);
+        let (nx, ny) = (
+            px["sample"]["sources"].as_f64().unwrap(),
+            py["sample"]["sources"].as_f64().unwrap(),
+        );
+        // One-second windows against exact ones: a few sources at the edges may differ.
+        assert!((nx - ny).abs() <= 0.02 * ny, "{} vs {}", nx, ny);
+        assert_eq!(px["sample"]["collected"], "first_pass");
+        assert_eq!(py["sample"]["collected"], "second_pass");
+        assert_eq!(px["spoofing"]["verdict"], py["spoofing"]["verdict"]);
+        let shares = |p: &Value| -> Vec<(String, f64)> {
+            p["countries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["key"].as_str().unwrap_or("").to_string(),
+                        c["sources_share"].as_f64().unwrap(),
+                    )
+                })
+                .collect()
+        };
+        for (k, s) in shares(px) {
+            let t = shares(py)
+                .iter()
+                .find(|(k2, _)| *k2 == k)
+                .map_or(0.0, |x| x.1);
+            assert!((s - t).abs() < 0.005, "{k}: {s} vs {t}");
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! A hash-sampled log of who sent what to whom, second by second, kept during the first
+//! pass so that source attribution rarely needs to read the input again.
+//!
+//! Which incidents exist is only known once the whole input was read, and attribution
+//! needs each incident's sources during its span and its victim's sources around it
+//! (`floodtrace::attribution`). Keeping that for every destination would cost more than
+//! the analysis itself; keeping it for a **hash sample of sources** does not:
+//!
+//! - a packet is logged when the sample hash of its source ([`SourceSample::hash_addr`])
+//!   is at most the threshold `tau`; entries are keyed by `(destination, source, second)`
+//!   and carry that source's exact [`SourceStats`] for the second;
+//! - a TCP data segment (ACK, no SYN or RST, payload) is also logged, as a *served* entry
+//!   under its sender, when the hash of its receiver is at most `tau`: a victim serving
+//!   data to an address makes that address a client;
+//! - when more than `budget` distinct keys are held, `tau` halves and the entries above it
+//!   are dropped.
+//!
+//! Since the hash is a fixed pseudo-random function of the address, the sources below any
+//! `tau` are a uniform sample of all sources, of every destination and second alike; for a
+//! given `tau` the sample is all-or-nothing per source, so each kept source's counts are
+//! exact. The final `tau` is the largest power-of-two fraction at which the whole input has
+//! at most `budget` distinct keys: a log only halves when its own keys (a subset of the
+//! input's) exceed the budget, so no log ever goes below that value, and the merged log
+//! ends exactly at it. The result therefore does not depend on chunking, thread count or
+//! merge order, and a chunk may start from any `tau` at or above the final one
+//! ([`SourceLog::with_tau`]: the caller passes what it has seen so far, so a chunk does
+//! not log everything again before it learns the rate).
+//!
+//! Memory: at most `2 × budget` entries of 112 bytes (compaction runs when the buffer
+//! reaches twice the budget). An incident whose sampled sources fall short (a long attack
+//! by a persistent botnet, where every bot fills a key per second) is attributed by a
+//! second, targeted pass as before; see ARCHITECTURE.md (l).
+
+use floodtrace_wire::transport::{tcp_flag, PROTO_TCP};
+use floodtrace_wire::Observation;
+
+use super::source_sample::{SourceSample, SourceStats};
+
+/// One `(destination, source, second)` of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Destination key (`aggregate::addr_key`); for a served entry, the server.
+    pub dst: u128,
+    /// Source key; for a served entry, the client the server sent data to.
+    pub src: u128,
+    /// Unix second.
+    pub second: u32,
+    /// A served entry (see the module docs) rather than traffic from `src` to `dst`.
+    pub served: bool,
+    /// Sample hash of `src`.
+    pub hash: u64,
+    /// Exact counts of `src`'s packets to `dst` in that second (empty for served entries).
+    pub stats: SourceStats,
+}
+
+impl LogEntry {
+    fn key(&self) -> (u128, u128, u32, bool) {
+        (self.dst, self.src, self.second, self.served)
+    }
+}
+
+/// Default budget of distinct keys (about 7 MiB of entries, twice that while buffering).
+pub const DEFAULT_BUDGET: usize = 1 << 16;
+
+/// The hash-sampled source log (see the module docs).
+#[derive(Debug, Clone)]
+pub struct SourceLog {
+    tau: u64,
+    budget: usize,
+    /// `entries[..sorted]` is sorted by key and distinct; the rest is unsorted.
+    entries: Vec<LogEntry>,
+    sorted: usize,
+}
+
+impl PartialEq for SourceLog {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (self.clone(), other.clone());
+        a.finish();
+        b.finish();
+        a.tau == b.tau && a.budget == b.budget && a.entries == b.entries
+    }
+}
+
+impl SourceLog {
+    /// An empty log that keeps every source until it holds more than `budget` keys.
+    pub fn new(budget: usize) -> Self {
+        Self::with_tau(budget, u64::MAX)
+    }
+
+    /// An empty log starting at threshold `tau` (the threshold another part of the same
+    /// input already reached: never below the final one, see the module docs).
+    pub fn with_tau(budget: usize, tau: u64) -> Self {
+        SourceLog {
+            tau,
+            budget: budget.max(1),
+            entries: Vec::new(),
+            sorted: 0,
+        }
+    }
+
+    /// The current threshold: sources whose sample hash is at most this are logged.
+    pub fn tau(&self) -> u64 {
+        self.tau
+    }
+
+    /// Whether every source was kept (the threshold never fell).
+    pub fn is_complete(&self) -> bool {
+        self.tau == u64::MAX
+    }
+
+    /// Share of the hash space (and so, in expectation, of the distinct sources) kept.
+    pub fn fraction(&self) -> f64 {
+        if self.is_complete() {
+            1.0
+        } else {
+            (self.tau as f64 + 1.0) / 18_446_744_073_709_551_616.0
+        }
+    }
+
+    /// Log one observation whose source and destination keys are `src` and `dst`.
+    #[inline]
+    pub fn observe(&mut self, obs: &Observation, src: u128, dst: u128, second: u64) {
+        let hash = SourceSample::hash_key(src);
+        if hash <= self.tau {
+            let mut stats = SourceStats::new();
+            stats.add(obs);
+            self.push(LogEntry {
+                dst,
+                src,
+                second: second as u32,
+                served: false,
+                hash,
+                stats,
+            });
+        }
+        if is_tcp_data(obs) {
+            let client = SourceSample::hash_key(dst);
+            if client <= self.tau {
+                self.push(LogEntry {
+                    dst: src,
+                    src: dst,
+                    second: second as u32,
+                    served: true,
+                    hash: client,
+                    stats: SourceStats::new(),
+                });
+            }
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, e: LogEntry) {
+        // Runs of packets from one source to one destination in one second (a bot's
+        // flood) fold into the last entry.
+        let unsorted_tail = self.entries.len() > self.sorted;
+        if let Some(last) = self.entries.last_mut() {
+            if unsorted_tail && last.key() == e.key() {
+                last.stats.merge(&e.stats);
+                return;
+            }
+        }
+        self.entries.push(e);
+        if self.entries.len() >= 2 * self.budget {
+            self.compact();
+        }
+    }
+
+    /// Sort, fold duplicate keys, and halve the threshold while over budget.
+    #[inline(never)]
+    fn compact(&mut self) {
+        if self.sorted < self.entries.len() {
+            self.entries.sort_unstable_by_key(LogEntry::key);
+            let mut out = 0usize;
+            for i in 0..self.entries.len() {
+                if out > 0 && self.entries[out - 1].key() == self.entries[i].key() {
+                    let s = self.entries[i].stats;
+                    self.entries[out - 1].stats.merge(&s);
+                } else {
+                    self.entries[out] = self.entries[i];
+                    out += 1;
+                }
+            }
+            self.entries.truncate(out);
+        }
+        while self.entries.len() > self.budget {
+            self.tau >>= 1;
+            let tau = self.tau;
+            self.entries.retain(|e| e.hash <= tau);
+        }
+        self.sorted = self.entries.len();
+    }
+
+    /// Add the log of another part of the same input.
+    pub fn merge(&mut self, other: &SourceLog) {
+        if other.tau < self.tau {
+            self.tau = other.tau;
+            let tau = self.tau;
+            self.entries.retain(|e| e.hash <= tau);
+            // Where the sorted prefix now ends is not tracked: sort it all again.
+            self.sorted = 0;
+        }
+        let tau = self.tau;
+        for e in other.entries.iter().filter(|e| e.hash <= tau) {
+            self.entries.push(*e);
+            if self.entries.len() >= 2 * self.budget {
+                self.compact();
+            }
+        }
+    }
+
+    /// Bring the log to its canonical form (sorted by key, distinct, within budget).
+    pub fn finish(&mut self) {
+        self.compact();
+    }
+
+    /// The entries, sorted by `(destination, source, second, served)` after
+    /// [`Self::finish`].
+    pub fn entries(&self) -> &[LogEntry] {
+        &self.entries
+    }
+
+    /// Bytes held.
+    pub fn memory_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<LogEntry>()
+    }
+}
+
+/// A TCP segment carrying data on an established connection (ACK, no SYN or RST): what a
+/// server sends its clients, and never a flood's spoofed or unanswered sources.
+#[inline]
+pub fn is_tcp_data(obs: &Observation) -> bool {
+    obs.proto == PROTO_TCP
+        && obs.payload_len > 0
+        && obs.tcp_flags & tcp_flag::ACK != 0
+        && obs.tcp_flags & (tcp_flag::SYN | tcp_flag::RST) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::aggregate::addr_key;
+
+    fn obs(src: u32, dst: u32, sec: u64, flags: u8, payload: u16) -> Observation {
+        let mut o = Observation::new(
+            sec * 1_000_000_000,
+            IpAddr::V4(Ipv4Addr::from(src)),
+            IpAddr::V4(Ipv4Addr::from(dst)),
+        );
+        o.proto = PROTO_TCP;
+        o.tcp_flags = flags;
+        o.payload_len = payload;
+        o.ttl = 50;
+        o.packets = 1;
+        o.bytes = 60;
+        o
+    }
+
+    fn feed(log: &mut SourceLog, items: &[Observation]) {
+        for o in items {
+            log.observe(o, addr_key(o.src), addr_key(o.dst), o.ts_ns / 1_000_000_000);
+        }
+    }
+
+    fn stream() -> Vec<Observation> {
+        let mut v = Vec::new();
+        let mut x = 1u32;
+        for i in 0..40_000u32 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            // A flood from random sources, a few heavy sources, and served clients.
+            v.push(obs(x, 0xcb00_710a, u64::from(i / 1000), tcp_flag::SYN, 0));
+            if i % 7 == 0 {
+                v.push(obs(
+                    0x0a00_0001 + i % 5,
+                    0xcb00_710a,
+                    u64::from(i / 1000),
+                    tcp_flag::ACK,
+                    0,
+                ));
+            }
+            if i % 11 == 0 {
+                v.push(obs(
+                    0xcb00_710a,
+                    0x0a01_0000 + i % 300,
+                    u64::from(i / 1000),
+                    tcp_flag::ACK,
+                    100,
+                ));
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn any_chunking_and_starting_threshold_gives_the_same_log() {
+        let items = stream();
+        let mut one = SourceLog::new(4096);
+        feed(&mut one, &items);
+        one.finish();
+        assert!(!one.is_complete(), "the budget must force sampling here");
+        assert!(one.entries().len() <= 4096);
+        assert!(one.entries().windows(2).all(|w| w[0].key() < w[1].key()));
+        for parts in [2, 5, 13] {
+            let mut merged = SourceLog::new(4096);
+            for chunk in items.chunks(items.len() / parts + 1) {
+                // Each part starts from the threshold reached so far.
+                let mut p = SourceLog::with_tau(4096, merged.tau());
+                feed(&mut p, chunk);
+                merged.merge(&p);
+            }
+            merged.finish();
+            assert_eq!(merged.tau(), one.tau(), "{parts} parts");
+            assert_eq!(merged.entries(), one.entries(), "{parts} parts");
+        }
+    }
+
+    #[test]
+    fn kept_sources_have_exact_counts_and_are_below_the_threshold() {
+        let items = stream();
+        let mut log = SourceLog::new(4096);
+        feed(&mut log, &items);
+        log.finish();
+        let tau = log.tau();
+        for e in log.entries() {
+            assert!(e.hash <= tau);
+            if e.served {
+                continue;
+            }
+            let exact = items
+                .iter()
+                .filter(|o| {
+                    addr_key(o.src) == e.src
+                        && addr_key(o.dst) == e.dst
+                        && o.ts_ns / 1_000_000_000 == u64::from(e.second)
+                })
+                .count() as u64;
+            assert_eq!(e.stats.packets, exact);
+        }
+        // Every source below the threshold is there.
+        let below = items
+            .iter()
+            .filter(|o| SourceSample::hash_addr(o.src) <= tau)
+            .count();
+        let logged: u64 = log
+            .entries()
+            .iter()
+            .filter(|e| !e.served)
+            .map(|e| e.stats.packets)
+            .sum();
+        assert_eq!(logged, below as u64);
+    }
+
+    #[test]
+    fn a_small_input_is_kept_whole_with_served_clients() {
+        let mut log = SourceLog::new(1 << 16);
+        feed(
+            &mut log,
+            &[
+                obs(0x0a00_0001, 0xcb00_710a, 5, tcp_flag::ACK, 0),
+                obs(
+                    0xcb00_710a,
+                    0x0a00_0001,
+                    5,
+                    tcp_flag::ACK | tcp_flag::PSH,
+                    200,
+                ),
+                obs(
+                    0xcb00_710a,
+                    0x0a00_0002,
+                    6,
+                    tcp_flag::SYN | tcp_flag::ACK,
+                    0,
+                ),
+            ],
+        );
+        log.finish();
+        assert!(log.is_complete());
+        let served: Vec<_> = log.entries().iter().filter(|e| e.served).collect();
+        assert_eq!(served.len(), 1);
+        assert_eq!(served[0].dst, addr_key("203.0.113.10".parse().unwrap()));
+        assert_eq!(served[0].src, addr_key("10.0.0.1".parse().unwrap()));
+        assert_eq!(log.entries().len(), 4);
+    }
+}
