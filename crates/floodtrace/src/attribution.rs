@@ -7,6 +7,7 @@
 //! merged samples, their fingerprints, the scanning seen and — for `cause=attack` — the
 //! outage-report impact. Incidents are linked into campaigns by their samples.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use floodtrace_engine::attribute::{attribute, AttributeInput, GeoLookup, NoGeo, SourceProfile};
@@ -371,6 +372,10 @@ fn sample_size(incidents: usize) -> usize {
 /// Per incident: the sample of its sources and the sources seen before it.
 struct Collector<'a> {
     spans: &'a [Option<Span>],
+    /// Incidents of one victim address, by its key (most incidents).
+    by_victim: HashMap<u128, Vec<usize>>,
+    /// Incidents of a victim prefix (carpet bombing), checked by range.
+    prefixes: Vec<usize>,
     samples: Vec<SourceSample>,
     seen: Vec<floodtrace_engine::sketch::SeenSources>,
 }
@@ -378,8 +383,19 @@ struct Collector<'a> {
 impl<'a> Collector<'a> {
     fn new(spans: &'a [Option<Span>]) -> Self {
         let k = sample_size(spans.iter().flatten().count());
+        let mut by_victim: HashMap<u128, Vec<usize>> = HashMap::new();
+        let mut prefixes = Vec::new();
+        for (i, sp) in spans.iter().enumerate() {
+            match sp {
+                Some(sp) if sp.lo == sp.hi => by_victim.entry(sp.lo).or_default().push(i),
+                Some(_) => prefixes.push(i),
+                None => {}
+            }
+        }
         Collector {
             spans,
+            by_victim,
+            prefixes,
             samples: spans.iter().map(|_| SourceSample::with_k(k)).collect(),
             seen: spans
                 .iter()
@@ -389,34 +405,64 @@ impl<'a> Collector<'a> {
     }
 
     fn feed(&mut self, obs: &floodtrace_wire::Observation) {
-        let dst = floodtrace_engine::aggregate::addr_key(obs.dst);
-        let data = tcp_data(obs);
-        for (i, span) in self.spans.iter().enumerate() {
-            let Some(sp) = span else { continue };
-            let t = obs.ts_ns;
-            if dst < sp.lo || dst > sp.hi {
-                // The victim sending data to an address makes that address a client: known
-                // when it happens around the attack, and during it unless the attack's
-                // own sources are answered too.
-                if data && t >= sp.base_start && t <= sp.base_end {
-                    let src = floodtrace_engine::aggregate::addr_key(obs.src);
-                    if src >= sp.lo
-                        && src <= sp.hi
-                        && (sp.served_in_span || t < sp.start || t > sp.end)
-                    {
-                        self.seen[i].observe(SourceSample::hash_addr(obs.dst));
-                    }
+        use floodtrace_engine::aggregate::addr_key;
+        let dst = addr_key(obs.dst);
+        let spans = self.spans;
+        if let Some(list) = self.by_victim.get(&dst) {
+            for &i in list {
+                if let Some(sp) = &spans[i] {
+                    Self::to_victim(sp, &mut self.samples[i], &mut self.seen[i], obs);
                 }
-                continue;
             }
-            if t >= sp.start && t <= sp.end {
-                self.samples[i].observe(obs);
-            } else if t >= sp.base_start
-                && t <= sp.base_end
-                && !sp.busy.iter().any(|&(a, b)| t >= a && t <= b)
-            {
-                self.seen[i].observe(SourceSample::hash_addr(obs.src));
+        }
+        for &i in &self.prefixes {
+            if let Some(sp) = &spans[i] {
+                if dst >= sp.lo && dst <= sp.hi {
+                    Self::to_victim(sp, &mut self.samples[i], &mut self.seen[i], obs);
+                }
             }
+        }
+        // The victim sending data to an address makes that address a client: known when
+        // it happens around the attack, and during it unless the attack's own sources are
+        // answered too.
+        if tcp_data(obs) {
+            let src = addr_key(obs.src);
+            let t = obs.ts_ns;
+            let from_victim = self.by_victim.get(&src).into_iter().flatten();
+            let from_prefix = self.prefixes.iter().filter(|&&i| {
+                spans[i]
+                    .as_ref()
+                    .is_some_and(|sp| src >= sp.lo && src <= sp.hi)
+            });
+            for &i in from_victim.chain(from_prefix) {
+                let Some(sp) = &spans[i] else { continue };
+                if (dst < sp.lo || dst > sp.hi)
+                    && t >= sp.base_start
+                    && t <= sp.base_end
+                    && (sp.served_in_span || t < sp.start || t > sp.end)
+                {
+                    self.seen[i].observe(SourceSample::hash_addr(obs.dst));
+                }
+            }
+        }
+    }
+
+    /// A packet to the victim of `sp`: a source of the incident, or one seen around it.
+    #[inline]
+    fn to_victim(
+        sp: &Span,
+        sample: &mut SourceSample,
+        seen: &mut floodtrace_engine::sketch::SeenSources,
+        obs: &floodtrace_wire::Observation,
+    ) {
+        let t = obs.ts_ns;
+        if t >= sp.start && t <= sp.end {
+            sample.observe(obs);
+        } else if t >= sp.base_start
+            && t <= sp.base_end
+            && !sp.busy.iter().any(|&(a, b)| t >= a && t <= b)
+        {
+            seen.observe(SourceSample::hash_addr(obs.src));
         }
     }
 
