@@ -332,6 +332,12 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub no_attribution: bool,
 
+    /// With several threads, cut a classic pcap into chunks by one walk over every record
+    /// (as for pcapng and streams) instead of letting each thread find its own chunks (a
+    /// reference for tests and benchmarks)
+    #[arg(long, hide = true)]
+    pub no_speculative_walk: bool,
+
     /// Attribute every incident by a second pass over the input, not from the sources
     /// sampled during the first (a reference for tests and benchmarks)
     #[arg(long, hide = true)]

@@ -97,3 +97,91 @@ fn multi_file_run_is_deterministic() {
         "65536",
     );
 }
+
+/// A classic pcap whose packets carry pcap files (a capture of capture files being
+/// copied): the payloads hold chains of well-formed record headers, which a thread that
+/// guesses where a chunk's first record starts can take for the real thing. Such guesses
+/// must be caught and the chunk read again from the right place: every thread count gives
+/// the same document as one thread walking every record.
+fn capture_of_captures() -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+    for i in 0..3000u32 {
+        // The payload: 20 inner pcap records of 24 bytes each, timestamps close to ours.
+        let mut inner = Vec::new();
+        for k in 0..20u32 {
+            inner.extend_from_slice(&(1_700_000_000 + i / 100).to_le_bytes());
+            inner.extend_from_slice(&(k * 1000).to_le_bytes());
+            inner.extend_from_slice(&24u32.to_le_bytes());
+            inner.extend_from_slice(&60u32.to_le_bytes());
+            inner.extend((0..24u8).map(|b| b.wrapping_mul(7) ^ k as u8));
+        }
+        let ip_len = 20 + 8 + inner.len();
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
+        let src = 0x0a00_0000u32 + (i % 50);
+        let dst = 0xc633_6400u32 + (i % 3);
+        let mut ip = vec![
+            0x45,
+            0,
+            (ip_len >> 8) as u8,
+            ip_len as u8,
+            0,
+            0,
+            0x40,
+            0,
+            64,
+            17,
+            0,
+            0,
+        ];
+        ip.extend_from_slice(&src.to_be_bytes());
+        ip.extend_from_slice(&dst.to_be_bytes());
+        frame.extend_from_slice(&ip);
+        let udp_len = (8 + inner.len()) as u16;
+        frame.extend_from_slice(&(40000 + (i % 100) as u16).to_be_bytes());
+        frame.extend_from_slice(&445u16.to_be_bytes());
+        frame.extend_from_slice(&udp_len.to_be_bytes());
+        frame.extend_from_slice(&[0, 0]);
+        frame.extend_from_slice(&inner);
+        out.extend_from_slice(&(1_700_000_000 + i / 100).to_le_bytes());
+        out.extend_from_slice(&((i % 100) * 10_000).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&frame);
+    }
+    out
+}
+
+#[test]
+fn chunk_guesses_fooled_by_records_inside_packets_are_caught() {
+    let dir = crate::support::TempDir::new("capture-of-captures");
+    let path = dir.write("nested.pcap", &capture_of_captures());
+    let inputs = [path];
+    for chunk in ["4096", "5000"] {
+        let serial = analyze_json(&["--threads", "1", "--chunk-bytes", chunk], &inputs);
+        serial.expect_code(0);
+        let doc: Value = serde_json::from_slice(&serial.stdout).expect("JSON");
+        assert_eq!(doc["totals"]["packets"], 3000);
+        for extra in [
+            &["--threads", "2"][..],
+            &["--threads", "3"][..],
+            &["--threads", "2", "--no-speculative-walk"][..],
+        ] {
+            let mut args = extra.to_vec();
+            args.extend(["--chunk-bytes", chunk]);
+            let run = analyze_json(&args, &inputs);
+            run.expect_code(0);
+            assert!(
+                run.stdout == serial.stdout,
+                "`{}` differs from one thread",
+                args.join(" ")
+            );
+        }
+    }
+}

@@ -234,6 +234,63 @@ impl<'a> RecordReader<'a> {
     }
 }
 
+/// Classic pcap only: a guess at the first record boundary at or after `from`, for
+/// decoding a file from several places at once.
+///
+/// Returns the first offset in `from..from + max_scan` (offsets into `buf`, the whole
+/// file) at which `chain` consecutive record headers are well formed (length within the
+/// file and within what a link can carry, not above the original length, a valid second
+/// fraction, not empty, a non-zero time) with timestamps within an hour of each other, or
+/// whose records reach exactly the end of `buf`. Record headers can appear inside packet bytes (a capture of capture
+/// files), so this is only a guess: a caller must check it against the boundary that a
+/// walk from the start reaches, and read again from there when they differ. `None` for
+/// pcapng (whose blocks carry state), or when nothing fits.
+pub fn pcap_resync(
+    buf: &[u8],
+    state: &ReaderState,
+    from: usize,
+    chain: usize,
+    max_scan: usize,
+) -> Option<usize> {
+    let ReaderState::Pcap(s) = state else {
+        return None;
+    };
+    let last = from.saturating_add(max_scan).min(buf.len());
+    'candidates: for start in from..last {
+        let mut pos = start;
+        let mut prev_ts: Option<u64> = None;
+        for _ in 0..chain.max(1) {
+            if pos == buf.len() {
+                return Some(start);
+            }
+            match pcap::next_record(s, buf, pos) {
+                Step::Record {
+                    next,
+                    ts_ns,
+                    wire_len,
+                    data,
+                    ..
+                } => {
+                    // Runs of zero bytes parse as empty records at time 0.
+                    const HOUR_NS: u64 = 3_600 * 1_000_000_000;
+                    if data.is_empty()
+                        || wire_len == 0
+                        || ts_ns == 0
+                        || prev_ts.is_some_and(|p| p.abs_diff(ts_ns) > HOUR_NS)
+                    {
+                        continue 'candidates;
+                    }
+                    prev_ts = Some(ts_ns);
+                    pos = next;
+                }
+                _ => continue 'candidates,
+            }
+        }
+        return Some(start);
+    }
+    None
+}
+
 /// How far ahead of the record being read to prefetch. Record lengths chain each record's
 /// address to the previous one, so without a hint the walk waits on memory once per
 /// record; a few kilobytes ahead covers the latency at the rates we read.
@@ -297,3 +354,57 @@ pub(crate) fn rd_u32(b: &[u8], at: usize, be: bool) -> u32 {
 /// Largest record a reader accepts whatever the file's snaplen claims: far above any real
 /// link MTU, small enough that a corrupt length is caught instead of swallowing the file.
 pub const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;
+
+#[cfg(test)]
+mod resync_tests {
+    use super::*;
+
+    /// A little-endian microsecond pcap of Ethernet frames of varied lengths; returns the
+    /// bytes and every record's offset.
+    fn capture(records: usize) -> (Vec<u8>, Vec<usize>) {
+        let mut b = Vec::new();
+        b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        b.extend_from_slice(&2u16.to_le_bytes());
+        b.extend_from_slice(&4u16.to_le_bytes());
+        b.extend_from_slice(&[0; 8]);
+        b.extend_from_slice(&65535u32.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        let mut offsets = Vec::new();
+        for i in 0..records {
+            offsets.push(b.len());
+            let len = 60 + (i * 37) % 1400;
+            b.extend_from_slice(&(1_700_000_000u32 + i as u32 / 1000).to_le_bytes());
+            b.extend_from_slice(&((i as u32 * 7919) % 1_000_000).to_le_bytes());
+            b.extend_from_slice(&(len as u32).to_le_bytes());
+            b.extend_from_slice(&(len as u32).to_le_bytes());
+            // Payload bytes that look like nothing in particular.
+            b.extend((0..len).map(|j| {
+                let mut x = (i as u64) << 32 | j as u64;
+                x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                (x ^ (x >> 31)) as u8
+            }));
+        }
+        (b, offsets)
+    }
+
+    #[test]
+    fn finds_the_next_record_boundary_from_any_offset() {
+        let (buf, offsets) = capture(2000);
+        let state = RecordReader::open(&buf).unwrap().state().clone();
+        for from in (24..buf.len()).step_by(997) {
+            let want = offsets.iter().copied().find(|&o| o >= from);
+            let got = pcap_resync(&buf, &state, from, 16, 1 << 20);
+            match want {
+                Some(w) => assert_eq!(got, Some(w), "from {from}"),
+                None => assert!(got.is_none() || got == Some(buf.len())),
+            }
+        }
+    }
+
+    #[test]
+    fn pcapng_is_not_resynchronised() {
+        let state = ReaderState::Pcapng(PcapngState::default());
+        assert_eq!(pcap_resync(&[0; 64], &state, 0, 8, 64), None);
+    }
+}
