@@ -23,6 +23,9 @@ use crate::record::Record;
 use crate::table::{V4Table, V6Table};
 use crate::{GeoError, Provenance};
 
+/// First bytes of a compiled country table ([`CountryDb::write_cache`]).
+const CACHE_MAGIC: &[u8; 8] = b"FTCC\x01\0\0\0";
+
 /// Country data (and ASN data when the records carry it) from one `.mmdb` file.
 #[derive(Debug, Clone)]
 pub struct CountryDb {
@@ -118,6 +121,9 @@ impl CountryDb {
         })?;
         let file_len = buf.len() as u64;
         let reader = Reader::from_source(buf).map_err(|e| invalid(path, e))?;
+        if let Some(db) = Self::from_cache(path, file_len, &reader.metadata) {
+            return Ok(db);
+        }
         let m = &reader.metadata;
         // The reader does not bounds-check the search tree itself.
         let tree = u64::from(m.node_count) * u64::from(m.record_size) / 4 + 16;
@@ -176,6 +182,103 @@ impl CountryDb {
             v6: V6Table::from_ranges(w.v6, 0),
             networks: w.networks,
             asn,
+        })
+    }
+
+    /// The compiled table kept beside `mmdb` ([`Self::write_cache`]).
+    pub fn cache_path(mmdb: &Path) -> PathBuf {
+        mmdb.with_extension("ftcc")
+    }
+
+    /// Write the walked tables to [`Self::cache_path`] of the database they came from, so
+    /// that later loads skip the walk (about 50 ms for the ip-location-db database, most
+    /// of a small analysis). Only for databases without ASN fields.
+    ///
+    /// # Errors
+    /// The database carries ASN fields (not cached), or the file cannot be written.
+    pub fn write_cache(&self) -> std::io::Result<PathBuf> {
+        if self.asn.is_some() {
+            return Err(std::io::Error::other(
+                "databases with ASN fields are not cached",
+            ));
+        }
+        let file_len = std::fs::metadata(&self.path)?.len();
+        let mut b = Vec::new();
+        b.extend_from_slice(CACHE_MAGIC);
+        b.extend_from_slice(&file_len.to_le_bytes());
+        b.extend_from_slice(&self.build_epoch.to_le_bytes());
+        b.extend_from_slice(&self.networks.to_le_bytes());
+        let dtype = self.database_type.as_bytes();
+        b.extend_from_slice(&(dtype.len() as u32).to_le_bytes());
+        b.extend_from_slice(dtype);
+        b.extend_from_slice(&(self.v4.len() as u32).to_le_bytes());
+        for (s, v) in self.v4.ranges() {
+            b.extend_from_slice(&s.to_le_bytes());
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&(self.v6.len() as u32).to_le_bytes());
+        for (s, v) in self.v6.ranges() {
+            b.extend_from_slice(&s.to_le_bytes());
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        let out = Self::cache_path(&self.path);
+        let tmp = out.with_extension("ftcc.tmp");
+        std::fs::write(&tmp, &b)?;
+        std::fs::rename(&tmp, &out)?;
+        Ok(out)
+    }
+
+    /// The cached tables of `mmdb`, when a cache exists and was made from a file of this
+    /// length, build time and type; anything else (no cache, a stale or damaged one) is
+    /// `None` and the database is walked.
+    fn from_cache(mmdb: &Path, file_len: u64, meta: &maxminddb::Metadata) -> Option<CountryDb> {
+        let b = std::fs::read(Self::cache_path(mmdb)).ok()?;
+        let mut at = 0usize;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let s = b.get(at..at.checked_add(n)?)?;
+            at += n;
+            Some(s)
+        };
+        if take(8)? != CACHE_MAGIC {
+            return None;
+        }
+        let u64_at = |s: &[u8]| u64::from_le_bytes(s.try_into().expect("8 bytes"));
+        let len = u64_at(take(8)?);
+        let epoch = u64_at(take(8)?);
+        let networks = u64_at(take(8)?);
+        let dlen = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+        let dtype = std::str::from_utf8(take(dlen)?).ok()?.to_owned();
+        if len != file_len || epoch != meta.build_epoch || dtype != meta.database_type {
+            return None;
+        }
+        let n4 = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+        let raw4 = take(n4.checked_mul(6)?)?;
+        let (mut s4, mut v4) = (Vec::with_capacity(n4), Vec::with_capacity(n4));
+        for r in raw4.chunks_exact(6) {
+            s4.push(u32::from_le_bytes(r[..4].try_into().ok()?));
+            v4.push(u16::from_le_bytes(r[4..].try_into().ok()?));
+        }
+        let n6 = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+        let raw6 = take(n6.checked_mul(18)?)?;
+        let (mut s6, mut v6) = (Vec::with_capacity(n6), Vec::with_capacity(n6));
+        for r in raw6.chunks_exact(18) {
+            s6.push(u128::from_le_bytes(r[..16].try_into().ok()?));
+            v6.push(u16::from_le_bytes(r[16..].try_into().ok()?));
+        }
+        // A partition: starts at 0, strictly increasing.
+        let ok4 = s4.first() == Some(&0) && s4.windows(2).all(|w| w[0] < w[1]);
+        let ok6 = s6.first() == Some(&0) && s6.windows(2).all(|w| w[0] < w[1]);
+        if !ok4 || !ok6 || at != b.len() {
+            return None;
+        }
+        Some(CountryDb {
+            path: mmdb.to_owned(),
+            database_type: dtype,
+            build_epoch: epoch,
+            v4: V4Table::from_parts(s4, v4),
+            v6: V6Table::from_parts(s6, v6),
+            networks,
+            asn: None,
         })
     }
 
@@ -300,5 +403,41 @@ mod tests {
         assert_eq!(two_letter("us"), Some(*b"US"));
         assert_eq!(two_letter("USA"), None);
         assert_eq!(two_letter("U1"), None);
+    }
+
+    /// The shared sample has ASN fields, so a cache is refused; a database without them
+    /// round-trips through the cache to the same lookups.
+    #[test]
+    fn cache_round_trip() {
+        let dir = std::env::temp_dir().join(format!("ftcc-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/geo/ipinfo_ip_country_asn_sample.mmdb");
+        assert!(
+            sample.is_file(),
+            "../shared/data is missing: {}",
+            sample.display()
+        );
+        let copy = dir.join("sample.mmdb");
+        std::fs::copy(&sample, &copy).unwrap();
+        let mut db = CountryDb::open(&copy).unwrap();
+        assert!(
+            db.write_cache().is_err(),
+            "ASN-carrying databases are not cached"
+        );
+        // Without its ASN part the same tables can be cached.
+        db.asn = None;
+        let cache = db.write_cache().unwrap();
+        let again = CountryDb::open(&copy).unwrap();
+        assert_eq!(again.v4, db.v4);
+        assert_eq!(again.v6, db.v6);
+        assert!(again.asn.is_none(), "loaded from the cache");
+        // A damaged cache is ignored.
+        let mut bytes = std::fs::read(&cache).unwrap();
+        bytes.truncate(bytes.len() - 3);
+        std::fs::write(&cache, &bytes).unwrap();
+        let walked = CountryDb::open(&copy).unwrap();
+        assert!(walked.asn.is_some(), "walked again");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

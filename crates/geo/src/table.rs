@@ -174,10 +174,10 @@ impl<V: Copy + PartialEq> V6Table<V> {
     }
 }
 
-impl V4Table<u32> {
+impl<V> V4Table<V> {
     /// Rebuild from `(start, value)` pairs that already form a partition (starts strictly
     /// increasing from 0).
-    pub(crate) fn from_parts(starts: Vec<u32>, values: Vec<u32>) -> Self {
+    pub(crate) fn from_parts(starts: Vec<u32>, values: Vec<V>) -> Self {
         let mut index = Vec::with_capacity(65_537);
         for p in 0..65_536u32 {
             let a = p << 16;

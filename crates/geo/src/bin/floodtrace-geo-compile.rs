@@ -6,7 +6,11 @@
 //!     --name @ip-location-db/asn --version 2.3.2026061719 \
 //!     --licence "CC-BY-4.0 (RouteViews, DB-IP)" --sha256 HEX \
 //!     asn-ipv4.csv asn-ipv6.csv
+//! floodtrace-geo-compile --country-cache data/geo/geo-whois-asn-country-ipv4.mmdb
 //! ```
+//!
+//! The second form walks a country database once and writes its tables beside it
+//! (`.ftcc`, see `CountryDb::write_cache`), so that loading it skips the walk.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +18,7 @@ use std::time::Instant;
 
 use floodtrace_geo::{AsnTable, Source};
 
-const USAGE: &str = "usage: floodtrace-geo-compile -o OUT [--name N] [--version V] [--licence L] [--sha256 H] CSV...";
+const USAGE: &str = "usage: floodtrace-geo-compile -o OUT [--name N] [--version V] [--licence L] [--sha256 H] CSV...\n       floodtrace-geo-compile --country-cache MMDB...";
 
 fn main() -> ExitCode {
     match run() {
@@ -27,6 +31,23 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("--country-cache") {
+        if argv.len() < 2 {
+            return Err(format!("--country-cache needs .mmdb files\n{USAGE}"));
+        }
+        for mmdb in &argv[1..] {
+            let t0 = Instant::now();
+            let db = floodtrace_geo::CountryDb::open(Path::new(mmdb)).map_err(|e| e.to_string())?;
+            let out = db.write_cache().map_err(|e| format!("{mmdb}: {e}"))?;
+            eprintln!(
+                "floodtrace-geo-compile: {} ({:.2} s)",
+                out.display(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        return Ok(());
+    }
     let mut out: Option<PathBuf> = None;
     let mut source = Source::default();
     let mut csvs: Vec<PathBuf> = Vec::new();
