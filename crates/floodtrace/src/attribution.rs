@@ -262,8 +262,9 @@ pub fn collect_samples(
 }
 
 /// Sampled sources an incident needs from the source log before the log's sample is
-/// trusted as its sample (when the log kept every source, any number will do).
-const LOG_SAMPLE_ENOUGH: usize = floodtrace_engine::sketch::source_sample::DEFAULT_K;
+/// trusted as its sample (when the log kept every source, any number will do): 2,500
+/// puts one standard error of any share at or below 1 percentage point (√(0.25/2500)).
+const LOG_SAMPLE_ENOUGH: usize = 2_500;
 
 /// An incident's cleaned source sample from the first pass's source log, or `None` when
 /// the log holds too few of its sources (then the input is read again for it).
