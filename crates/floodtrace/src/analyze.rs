@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_wire::capture::{CaptureFormat, ReaderState, Record, RecordReader};
 use floodtrace_wire::{
-    observe_frame_with, CaptureError, CaptureErrorKind, DecodeError, Frame, PeekMode,
+    observe_frame_into, CaptureError, CaptureErrorKind, DecodeError, Observation, PeekMode,
 };
 
 use crate::sources::file::{Chunk, Feed};
@@ -209,6 +209,8 @@ struct ChunkWork {
     agg: Aggregator,
     counts: Counts,
     peek: PeekMode,
+    /// Reused for every record (decoded in place, see `observe_frame_into`).
+    obs: Observation,
 }
 
 impl ChunkWork {
@@ -224,6 +226,11 @@ impl ChunkWork {
             } else {
                 PeekMode::Never
             },
+            obs: Observation::new(
+                0,
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
+            ),
         }
     }
 
@@ -234,18 +241,19 @@ impl ChunkWork {
             Ok(rec) => {
                 self.counts.records += 1;
                 self.counts.wire_bytes += rec.wire_len as u64;
-                match observe_frame_with(
+                match observe_frame_into(
                     rec.link_type,
                     rec.data,
                     rec.ts_ns,
                     rec.wire_len,
                     self.peek,
+                    &mut self.obs,
                 ) {
-                    Ok(Frame::Ip(obs)) => {
+                    Ok(None) => {
                         self.counts.ip_records += 1;
-                        self.agg.add(&obs);
+                        self.agg.add(&self.obs);
                     }
-                    Ok(Frame::NonIp { .. }) => self.counts.non_ip += 1,
+                    Ok(Some(_)) => self.counts.non_ip += 1,
                     Err(e) => self.counts.packet_error(e, rec.offset, rec.number),
                 }
             }

@@ -121,7 +121,7 @@ pub fn collect_samples(
 ) -> anyhow::Result<()> {
     use floodtrace_engine::incident::{clean_sample, BASELINE_SOURCE_SECONDS};
     use floodtrace_wire::capture::RecordReader;
-    use floodtrace_wire::{observe_frame_with, Frame, PeekMode};
+    use floodtrace_wire::{observe_frame_into, PeekMode};
 
     use crate::sources::file::{open_input, FileAccess, Input};
 
@@ -213,6 +213,12 @@ pub fn collect_samples(
                         let Ok(mut reader) = RecordReader::open(bytes) else {
                             return c;
                         };
+                        // Decoded in place, record after record.
+                        let mut obs = floodtrace_wire::Observation::new(
+                            0,
+                            std::net::Ipv4Addr::UNSPECIFIED.into(),
+                            std::net::Ipv4Addr::UNSPECIFIED.into(),
+                        );
                         while let Some(item) = reader.next() {
                             let rec = match item {
                                 Ok(r) => r,
@@ -225,12 +231,13 @@ pub fn collect_samples(
                             {
                                 continue;
                             }
-                            if let Ok(Frame::Ip(obs)) = observe_frame_with(
+                            if let Ok(None) = observe_frame_into(
                                 rec.link_type,
                                 rec.data,
                                 rec.ts_ns,
                                 rec.wire_len,
                                 PeekMode::Never,
+                                &mut obs,
                             ) {
                                 c.feed(&obs);
                             }

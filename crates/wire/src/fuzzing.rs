@@ -13,8 +13,29 @@ pub const LINK_TYPES: [u16; 11] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9
 
 /// Decode `data` as a frame of every link type.
 pub fn frame(data: &[u8]) {
+    // One observation reused across link types: decoding in place must leave nothing of
+    // the previous packet behind.
+    let mut reused = crate::Observation::new(
+        7,
+        std::net::Ipv6Addr::LOCALHOST.into(),
+        std::net::Ipv6Addr::LOCALHOST.into(),
+    );
     for lt in LINK_TYPES {
-        let _ = observe_frame(lt, data, 0, data.len() as u32);
+        let copied = observe_frame(lt, data, 0, data.len() as u32);
+        let in_place = crate::observe_frame_into(
+            lt,
+            data,
+            0,
+            data.len() as u32,
+            crate::PeekMode::Always,
+            &mut reused,
+        );
+        match (copied, in_place) {
+            (Ok(crate::Frame::Ip(a)), Ok(None)) => assert_eq!(a, reused),
+            (Ok(crate::Frame::NonIp { ethertype }), Ok(Some(e))) => assert_eq!(ethertype, e),
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            (a, b) => panic!("observe_frame {a:?} but observe_frame_into {b:?}"),
+        }
     }
 }
 

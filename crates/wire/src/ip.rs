@@ -45,6 +45,26 @@ mod v6 {
 /// frame, or a total length shorter than the header.
 #[inline]
 pub fn observe_ipv4(data: &[u8], at: usize, ts_ns: u64) -> Result<(Observation, L4), DecodeError> {
+    let mut obs = Observation::new(ts_ns, UNSPECIFIED_V4, UNSPECIFIED_V4);
+    let l4 = observe_ipv4_into(data, at, ts_ns, &mut obs)?;
+    Ok((obs, l4))
+}
+
+/// The unspecified IPv4 address, as an `IpAddr`.
+const UNSPECIFIED_V4: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+
+/// [`observe_ipv4`] writing into `obs` (every field is set): the hot path builds the
+/// observation where it is used instead of copying it out twice.
+///
+/// # Errors
+/// As [`observe_ipv4`]; `obs` is then unspecified.
+#[inline]
+pub fn observe_ipv4_into(
+    data: &[u8],
+    at: usize,
+    ts_ns: u64,
+    obs: &mut Observation,
+) -> Result<L4, DecodeError> {
     let Some(h) = data.get(at..at + v4::HEADER_LEN) else {
         return Err(DecodeError::Truncated {
             layer: Layer::Ipv4,
@@ -95,7 +115,7 @@ pub fn observe_ipv4(data: &[u8], at: usize, ts_ns: u64) -> Result<(Observation, 
     }
     let src = Ipv4Addr::from(be32(h, v4::SRC));
     let dst = Ipv4Addr::from(be32(h, v4::DST));
-    let mut obs = Observation::new(ts_ns, IpAddr::V4(src), IpAddr::V4(dst));
+    *obs = Observation::new(ts_ns, IpAddr::V4(src), IpAddr::V4(dst));
     obs.proto = h[v4::PROTO];
     obs.ttl = h[v4::TTL];
     obs.ip_id = be16(h, v4::IDENT) as u32;
@@ -116,12 +136,11 @@ pub fn observe_ipv4(data: &[u8], at: usize, ts_ns: u64) -> Result<(Observation, 
     } else {
         Fragment::None
     };
-    let l4 = L4 {
+    Ok(L4 {
         at: at + hlen,
         end: (at + total).min(data.len()),
         declared_len: total - hlen,
-    };
-    Ok((obs, l4))
+    })
 }
 
 /// Extension headers walked at most; real stacks use a handful.

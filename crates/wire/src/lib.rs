@@ -55,5 +55,8 @@ pub mod peek;
 pub mod transport;
 
 pub use error::{CaptureError, CaptureErrorKind, DecodeError, Layer};
-pub use observe::{observe_frame, observe_frame_with, Encap, Fragment, Frame, Observation, Origin};
+pub use observe::{
+    observe_frame, observe_frame_into, observe_frame_with, Encap, Fragment, Frame, Observation,
+    Origin,
+};
 pub use peek::{AppHint, PeekMode};

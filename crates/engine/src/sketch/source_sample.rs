@@ -328,14 +328,7 @@ impl SourceSample {
     /// same as observing its packets one by one. Totals are not touched
     /// ([`Self::set_totals`]).
     pub fn insert_stats(&mut self, hash: u64, key: u128, stats: &SourceStats) {
-        if (hash, key) > self.thr {
-            return;
-        }
-        let i = self.find_or_insert(hash, key);
-        self.entries[i].stats.merge(stats);
-        if self.entries.len() >= self.cap() {
-            self.prune();
-        }
+        self.update(hash, key, |s| s.merge(stats));
     }
 
     /// Declare that only sources with a hash at most `tau` were offered (a sample drawn
@@ -375,11 +368,17 @@ impl SourceSample {
 
     #[inline(never)]
     fn observe_sampled(&mut self, hash: u64, key: u128, obs: &Observation) {
+        self.update(hash, key, |s| s.add(obs));
+    }
+
+    /// Apply `f` to the counts of source `key` when it belongs in the sample.
+    #[inline]
+    fn update(&mut self, hash: u64, key: u128, f: impl FnOnce(&mut SourceStats)) {
         if (hash, key) > self.thr {
             return;
         }
         let i = self.find_or_insert(hash, key);
-        self.entries[i].stats.add(obs);
+        f(&mut self.entries[i].stats);
         if self.entries.len() >= self.cap() {
             // A new entry above the new threshold is dropped here: it can never be in the
             // bottom-k of the stream, so its counts are not needed.
