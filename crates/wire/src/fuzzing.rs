@@ -44,6 +44,16 @@ pub fn capture(data: &[u8]) -> u64 {
     let Ok(mut reader) = RecordReader::open(data) else {
         return 0;
     };
+    // Guessed record boundaries (several-thread decoding) stay in the file, at or after
+    // where the guess started, and a reader resumed there walks without panicking.
+    let state = reader.state().clone();
+    for from in [0, data.len() / 3, data.len() / 2] {
+        if let Some(at) = crate::capture::pcap_resync(data, &state, from, 16, data.len()) {
+            assert!(at >= from && at <= data.len(), "guess {at} from {from}");
+            let mut r = RecordReader::resume(&data[at..], at as u64, state.clone(), 0);
+            while let Some(Ok(_)) = r.next() {}
+        }
+    }
     let mut n = 0;
     while let Some(item) = reader.next() {
         match item {
