@@ -857,6 +857,11 @@ pub fn analyze_mapped_pcap(
                     }
                     tau.store(log_tau(&agg), Ordering::Relaxed);
                     stopped = r.stop;
+                    if stopped.is_some() {
+                        // Reading ends at damaged framing, as the serial walk does: no
+                        // worker starts another slot.
+                        next_slot.store(slots, Ordering::Relaxed);
+                    }
                     progress(expected_start);
                 }
                 next += 1;
