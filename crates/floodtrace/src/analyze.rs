@@ -643,25 +643,52 @@ fn decode_range(
         state.clone(),
         records_before,
     );
-    let mut stop = None;
-    loop {
-        if reader.offset() >= boundary {
-            break;
-        }
-        match reader.next() {
-            None => break,
-            Some(Err(e)) if e.fatal => {
-                stop = Some(e);
-                break;
-            }
-            Some(item) => work.item(&item),
-        }
-    }
+    // Without `more`, the whole rest of the file is in the buffer: always `Done`.
+    let stop = match decode_until(&mut reader, boundary, &mut work, false) {
+        Until::Done(stop) => stop,
+        Until::NeedMore => None,
+    };
     SlotResult {
         start,
         end: reader.offset(),
         work,
         stop,
+    }
+}
+
+/// How decoding the records of one buffer ended ([`decode_until`]).
+enum Until {
+    /// The boundary, the end of the file or damaged framing (the error) was reached.
+    Done(Option<CaptureError>),
+    /// The buffer ended before the file does (cleanly or inside a record).
+    NeedMore,
+}
+
+/// Decode the records of `reader` that start before `boundary` into `work`. `more`: the
+/// reader's buffer ends before the file does, so running out of bytes asks for more
+/// instead of ending the slot or reporting a truncated record.
+fn decode_until(
+    reader: &mut RecordReader<'_>,
+    boundary: u64,
+    work: &mut ChunkWork,
+    more: bool,
+) -> Until {
+    loop {
+        if reader.offset() >= boundary {
+            return Until::Done(None);
+        }
+        match reader.next() {
+            None if more => return Until::NeedMore,
+            None => return Until::Done(None),
+            Some(Err(e)) if e.fatal => {
+                return if more && is_truncation(&e) {
+                    Until::NeedMore
+                } else {
+                    Until::Done(Some(e))
+                };
+            }
+            Some(item) => work.item(&item),
+        }
     }
 }
 
@@ -716,26 +743,10 @@ fn decode_range_read(
         }
         let eof = base + filled as u64 >= file_len;
         let mut reader = RecordReader::resume(&buf[..filled], base, state.clone(), records);
-        let mut stop = None;
-        let finished = loop {
-            if reader.offset() >= boundary {
-                break true;
-            }
-            match reader.next() {
-                None => break eof,
-                Some(Err(e)) if e.fatal => {
-                    if !eof && is_truncation(&e) {
-                        break false;
-                    }
-                    stop = Some(e);
-                    break true;
-                }
-                Some(item) => work.item(&item),
-            }
-        };
+        let until = decode_until(&mut reader, boundary, &mut work, !eof);
         at = reader.pos();
         records = reader.records();
-        if finished {
+        if let Until::Done(stop) = until {
             return Some(SlotResult {
                 start,
                 end: reader.offset(),

@@ -20,6 +20,7 @@ use floodtrace_engine::claim::{
 use floodtrace_engine::fingerprint::ScanReport;
 use floodtrace_engine::impact::Impact;
 use floodtrace_engine::incident::Incident;
+use floodtrace_engine::sketch::source_log::is_tcp_data;
 use floodtrace_engine::sketch::{SourceLog, SourceSample};
 use floodtrace_geo::Geo;
 use floodtrace_report::model::ProvenanceReport;
@@ -282,9 +283,6 @@ const LOG_SAMPLE_ENOUGH: usize = 2_500;
 /// are the known sources removed from it.
 fn sample_from_log(log: &SourceLog, sp: &Span, inc: &Incident, k: usize) -> Option<SourceSample> {
     const NS: u64 = 1_000_000_000;
-    let (s0, s1) = (sp.start / NS, sp.end / NS);
-    let (b0, b1) = (sp.base_start / NS, sp.base_end / NS);
-    let busy: Vec<(u64, u64)> = sp.busy.iter().map(|&(a, b)| (a / NS, b / NS)).collect();
     let mut sample = SourceSample::with_k(k);
     let mut known = floodtrace_engine::sketch::SeenSources::with_k(k);
     let (mut packets, mut bytes, mut backscatter) = (0u64, 0u64, 0u64);
@@ -292,21 +290,21 @@ fn sample_from_log(log: &SourceLog, sp: &Span, inc: &Incident, k: usize) -> Opti
     let from = entries.partition_point(|e| e.dst < sp.lo);
     for e in entries[from..].iter().take_while(|e| e.dst <= sp.hi) {
         let sec = u64::from(e.second);
-        if sec < b0 || sec > b1 {
-            continue;
-        }
-        let in_span = sec >= s0 && sec <= s1;
         if e.served {
-            if sp.served_in_span || !in_span {
+            if sp.serves_client(e.src, sec, NS) {
                 known.observe(e.hash);
             }
-        } else if in_span {
-            sample.insert_stats(e.hash, e.src, &e.stats);
-            packets += e.stats.packets;
-            bytes += e.stats.bytes;
-            backscatter += e.stats.backscatter_packets;
-        } else if !busy.iter().any(|&(a, b)| sec >= a && sec <= b) {
-            known.observe(e.hash);
+            continue;
+        }
+        match sp.place(sec, NS) {
+            Some(Place::Span) => {
+                sample.insert_stats(e.hash, e.src, &e.stats);
+                packets += e.stats.packets;
+                bytes += e.stats.bytes;
+                backscatter += e.stats.backscatter_packets;
+            }
+            Some(Place::Baseline) => known.observe(e.hash),
+            None => {}
         }
     }
     if !log.is_complete() && sample.len() < LOG_SAMPLE_ENOUGH {
@@ -349,18 +347,49 @@ struct Span {
     served_in_span: bool,
 }
 
+/// Where a packet to an incident's victim falls ([`Span::place`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Inside the incident: its source is sampled.
+    Span,
+    /// In the baseline around it, outside the victim's other incidents: its source is a
+    /// known one, removed from the sample.
+    Baseline,
+}
+
+impl Span {
+    /// Where time `t` falls, `t` and every bound counted in `unit` nanoseconds (1 for
+    /// packets, 10^9 for the source log's seconds; bounds are floored to the unit). `None`
+    /// outside the baseline, or inside another incident of the same victim.
+    fn place(&self, t: u64, unit: u64) -> Option<Place> {
+        let within = |a: u64, b: u64| t >= a / unit && t <= b / unit;
+        if within(self.start, self.end) {
+            Some(Place::Span)
+        } else if within(self.base_start, self.base_end)
+            && !self.busy.iter().any(|&(a, b)| within(a, b))
+        {
+            Some(Place::Baseline)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the victim sending TCP data to `client` at `t` (as for [`Self::place`])
+    /// makes `client` a known client: around the attack, and during it unless the
+    /// attack's own sources get answers too. An address inside the victim's range is the
+    /// victim, not a client.
+    fn serves_client(&self, client: u128, t: u64, unit: u64) -> bool {
+        (client < self.lo || client > self.hi)
+            && match self.place(t, unit) {
+                Some(Place::Span) => self.served_in_span,
+                // Served data counts even during the victim's other incidents.
+                _ => t >= self.base_start / unit && t <= self.base_end / unit,
+            }
+    }
+}
+
 /// Vectors whose sources hold real connections with the victim and get its answers.
 const CONNECTION_VECTORS: &[&str] = &["http_flood"];
-
-/// A TCP segment carrying data on an established connection (ACK, no SYN or RST): what a
-/// server sends its clients and never a flood's spoofed or unanswered sources.
-fn tcp_data(obs: &floodtrace_wire::Observation) -> bool {
-    use floodtrace_wire::transport::{tcp_flag, PROTO_TCP};
-    obs.proto == PROTO_TCP
-        && obs.payload_len > 0
-        && obs.tcp_flags & tcp_flag::ACK != 0
-        && obs.tcp_flags & (tcp_flag::SYN | tcp_flag::RST) == 0
-}
 
 /// Sources sampled per worker thread over all incidents (about 100 bytes each while
 /// sampling): ~25 MiB a thread.
@@ -433,9 +462,8 @@ impl<'a> Collector<'a> {
         // The victim sending data to an address makes that address a client: known when
         // it happens around the attack, and during it unless the attack's own sources are
         // answered too.
-        if tcp_data(obs) {
+        if is_tcp_data(obs) {
             let src = addr_key(obs.src);
-            let t = obs.ts_ns;
             let from_victim = self.by_victim.get(&src).into_iter().flatten();
             let from_prefix = self.prefixes.iter().filter(|&&i| {
                 spans[i]
@@ -444,11 +472,7 @@ impl<'a> Collector<'a> {
             });
             for &i in from_victim.chain(from_prefix) {
                 let Some(sp) = &spans[i] else { continue };
-                if (dst < sp.lo || dst > sp.hi)
-                    && t >= sp.base_start
-                    && t <= sp.base_end
-                    && (sp.served_in_span || t < sp.start || t > sp.end)
-                {
+                if sp.serves_client(dst, obs.ts_ns, 1) {
                     self.seen[i].observe(SourceSample::hash_addr(obs.dst));
                 }
             }
@@ -463,14 +487,10 @@ impl<'a> Collector<'a> {
         seen: &mut floodtrace_engine::sketch::SeenSources,
         obs: &floodtrace_wire::Observation,
     ) {
-        let t = obs.ts_ns;
-        if t >= sp.start && t <= sp.end {
-            sample.observe(obs);
-        } else if t >= sp.base_start
-            && t <= sp.base_end
-            && !sp.busy.iter().any(|&(a, b)| t >= a && t <= b)
-        {
-            seen.observe(SourceSample::hash_addr(obs.src));
+        match sp.place(obs.ts_ns, 1) {
+            Some(Place::Span) => sample.observe(obs),
+            Some(Place::Baseline) => seen.observe(SourceSample::hash_addr(obs.src)),
+            None => {}
         }
     }
 

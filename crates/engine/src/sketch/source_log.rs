@@ -218,10 +218,7 @@ impl SourceLog {
             // The threshold may fall during the loop (a compaction): test each entry
             // against the current one.
             if e.hash <= self.tau {
-                self.entries.push(*e);
-                if self.entries.len() >= self.buffer_limit() {
-                    self.compact();
-                }
+                self.push(*e);
             }
         }
     }

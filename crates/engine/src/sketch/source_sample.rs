@@ -914,12 +914,7 @@ impl SeenSources {
     /// Every source with a hash at or below this was recorded (`u64::MAX` while fewer
     /// than `k` sources were seen).
     pub fn threshold(&self) -> u64 {
-        let c = self.compacted();
-        if c.hashes.len() < c.k {
-            u64::MAX
-        } else {
-            c.hashes[c.k - 1]
-        }
+        self.sorted_with_threshold().1
     }
 
     /// The recorded hashes, sorted and distinct, and [`Self::threshold`].
