@@ -15,22 +15,32 @@
 //! decoded in command-line order with the templates of earlier inputs (give template files
 //! first). Templates never expire within a run: template and data files of one exporter are
 //! often recorded far apart.
+//!
+//! **Threads.** A raw export file is cut into chunks of whole datagrams
+//! ([`FLOW_CHUNK_BYTES`]), each decoded into its own aggregator and merged in file order, as
+//! packet captures are; the cut depends on the bytes only, so results are identical for any
+//! thread count. With several threads, this thread walks the datagrams with
+//! `FlowDecoder::learn` (templates and options data only) and hands each chunk to a worker
+//! together with a clone of the decoder as it stood at the chunk's start. Captures of
+//! export traffic (IP reassembly, carrier records) are decoded on one thread.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{mpsc, Arc, Mutex};
 
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
 use floodtrace_wire::capture::RecordReader;
 use floodtrace_wire::flow::extract::{for_each_export, DefragConfig};
 use floodtrace_wire::flow::{
-    FlowConfig, FlowDecoder, FlowError, FlowErrorKind, FlowEvent, FlowProtocol, RawDatagrams,
+    FlowConfig, FlowDecoder, FlowError, FlowErrorKind, FlowEvent, FlowProtocol, RawDatagram,
+    RawDatagrams,
 };
 use floodtrace_wire::link::{self, Payload};
 use floodtrace_wire::Observation;
 
-use crate::analyze::{Counts, Depth, InputOutcome, Stop};
+use crate::analyze::{log_tau, Counts, Depth, InputOutcome, Stop};
 use crate::sources::file::{Feed, StreamFeed};
 use crate::sources::Input;
 
@@ -43,6 +53,11 @@ pub const RAW_EXPORTER: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
 /// Most distinct sampling rates remembered per destination.
 const RATES_PER_DESTINATION: usize = 4;
+
+/// Bytes of a raw export file per chunk (at most; `analyze --chunk-bytes` may ask for
+/// less). Far smaller than a capture's chunks: a flow file is a few hundred MB where a
+/// capture is GBs, and a few dozen chunks keep two or more workers evenly busy.
+pub const FLOW_CHUNK_BYTES: u64 = 8 << 20;
 
 /// What kind of flow input a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +89,10 @@ pub struct FlowCounts {
 pub struct FlowRun {
     decoder: FlowDecoder,
     dst_rates: RateMap,
+    /// Threads for raw export files (1 unless [`FlowRun::set_threads`] said otherwise).
+    threads: usize,
+    /// Chunk size for raw export files.
+    chunk_bytes: u64,
 }
 
 /// Deviations above the baseline a second needs when sparse samples were spread (see
@@ -95,7 +114,16 @@ impl FlowRun {
                 ..FlowConfig::default()
             }),
             dst_rates: RateMap::default(),
+            threads: 1,
+            chunk_bytes: FLOW_CHUNK_BYTES,
         }
+    }
+
+    /// Decode raw export files on `threads` threads, in chunks of at most `chunk_bytes`
+    /// (capped at [`FLOW_CHUNK_BYTES`]). Neither changes the results.
+    pub fn set_threads(&mut self, threads: usize, chunk_bytes: u64) {
+        self.threads = threads.max(1);
+        self.chunk_bytes = chunk_bytes.clamp(1, FLOW_CHUNK_BYTES);
     }
 
     /// State for a live collector: templates expire after the decoder's default timeout
@@ -104,6 +132,8 @@ impl FlowRun {
         FlowRun {
             decoder: FlowDecoder::new(FlowConfig::default()),
             dst_rates: RateMap::default(),
+            threads: 1,
+            chunk_bytes: FLOW_CHUNK_BYTES,
         }
     }
 
@@ -122,7 +152,7 @@ impl FlowRun {
             .decoder
             .decode(exporter, received_ns, datagram, &mut |ev| match ev {
                 FlowEvent::Record(obs) => {
-                    spread(&obs, &mut |o| agg.add(o));
+                    spread(obs, &mut |o| agg.add(o));
                     note_rate(rates, obs.dst, obs.sampling);
                 }
                 FlowEvent::Template(t) if t.fields > 0 => templates += 1,
@@ -139,7 +169,7 @@ impl FlowRun {
         let decoder = &mut self.decoder;
         let mut sink = |ev: FlowEvent| {
             if let FlowEvent::Record(obs) = ev {
-                spread(&obs, &mut |o| f(o));
+                spread(obs, &mut |o| f(o));
             }
         };
         match recognise(bytes) {
@@ -243,6 +273,17 @@ fn note_rate(map: &mut RateMap, dst: IpAddr, rate: u32) {
     }
 }
 
+/// Add the rates of a later part of the input: per destination, the first
+/// [`RATES_PER_DESTINATION`] distinct rates in order of appearance, as one map noting all
+/// records in order would hold.
+fn merge_rates(into: &mut RateMap, later: &RateMap) {
+    for (dst, slots) in later {
+        for rate in slots.iter().copied().filter(|r| *r != 0) {
+            note_rate(into, *dst, rate);
+        }
+    }
+}
+
 /// Records sampled 1 in [`SPREAD_MIN_SAMPLING`] or sparser are spread over
 /// [`SPREAD_SECONDS`] seconds.
 pub const SPREAD_MIN_SAMPLING: u32 = 10;
@@ -307,23 +348,64 @@ pub fn recognise(head: &[u8]) -> Option<FlowInput> {
     raw.then_some(FlowInput::Raw)
 }
 
-/// Counts and aggregates of one flow input while it is decoded.
-struct Sink<'r> {
+/// Counts and aggregates of one flow input (or one chunk of it) while it is decoded.
+struct Sink {
     agg: Aggregator,
     counts: Counts,
     flows: FlowCounts,
     protocols: BTreeSet<FlowProtocol>,
-    dst_rates: &'r mut RateMap,
-    /// The previous record's destination and rate (floods come in runs).
-    last: (IpAddr, u32),
+    /// Sampling rates per destination, in order of first appearance (merged into the run's).
+    dst_rates: RateMap,
+    /// (destination, rate) pairs noted lately, direct-mapped by destination: most records
+    /// repeat a pair already noted, and this skips the map lookup for them.
+    recent: Box<[(IpAddr, u32); RECENT_RATES]>,
 }
 
-impl Sink<'_> {
+/// Slots of [`Sink::recent`] (a power of two).
+const RECENT_RATES: usize = 512;
+
+/// The [`Sink::recent`] slot of `dst`.
+#[inline]
+fn recent_slot(dst: IpAddr) -> usize {
+    let x = match dst {
+        IpAddr::V4(a) => u64::from(u32::from(a)),
+        IpAddr::V6(a) => {
+            let v = u128::from(a);
+            (v as u64) ^ ((v >> 64) as u64)
+        }
+    };
+    (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55) as usize & (RECENT_RATES - 1)
+}
+
+impl Sink {
+    fn new(depth: Depth, tau: u64) -> Self {
+        Sink {
+            agg: depth.aggregator(tau),
+            counts: Counts::default(),
+            flows: FlowCounts::default(),
+            protocols: BTreeSet::new(),
+            dst_rates: RateMap::default(),
+            recent: Box::new([(RAW_EXPORTER, 0); RECENT_RATES]),
+        }
+    }
+
+    /// Add the sink of the part of the input that follows this one's.
+    fn merge(&mut self, other: Sink) {
+        self.agg.merge(other.agg);
+        self.counts.merge(other.counts);
+        self.flows.datagrams += other.flows.datagrams;
+        self.flows.records += other.flows.records;
+        self.flows.templates += other.flows.templates;
+        self.flows.rates.extend(other.flows.rates);
+        self.protocols.extend(other.protocols);
+        merge_rates(&mut self.dst_rates, &other.dst_rates);
+    }
+
     /// Handle one decoder event; `locate` turns an error's datagram offset into
     /// (file offset, record or datagram number, description of where).
     fn event(&mut self, ev: FlowEvent, locate: &dyn Fn(&FlowError) -> (u64, u64, String)) {
         match ev {
-            FlowEvent::Record(obs) => self.record(&obs),
+            FlowEvent::Record(obs) => self.record(obs),
             FlowEvent::Template(t) if t.fields > 0 => self.flows.templates += 1,
             FlowEvent::Error(e) => {
                 let (offset, number, at) = locate(&e);
@@ -346,12 +428,134 @@ impl Sink<'_> {
     fn record(&mut self, obs: &Observation) {
         spread(obs, &mut |o| self.agg.add(o));
         self.flows.records += 1;
-        if self.last != (obs.dst, obs.sampling) {
-            self.last = (obs.dst, obs.sampling);
+        let slot = &mut self.recent[recent_slot(obs.dst)];
+        if *slot != (obs.dst, obs.sampling) {
+            *slot = (obs.dst, obs.sampling);
             self.flows.rates.insert(obs.sampling);
-            note_rate(self.dst_rates, obs.dst, obs.sampling);
+            note_rate(&mut self.dst_rates, obs.dst, obs.sampling);
         }
     }
+}
+
+/// Whole datagrams of a raw export file, decoded as one unit (see the module docs).
+struct RawChunk<'a> {
+    /// Datagrams before this chunk (their numbers start at `first + 1`).
+    first: u64,
+    datagrams: Vec<RawDatagram<'a>>,
+}
+
+/// Cut a raw export file into chunks of whole datagrams of about `chunk_bytes`.
+fn raw_chunks(bytes: &[u8], chunk_bytes: u64) -> impl Iterator<Item = RawChunk<'_>> {
+    let mut all = RawDatagrams::new(bytes).peekable();
+    let mut first = 0u64;
+    std::iter::from_fn(move || {
+        let start = all.peek()?.offset;
+        let mut datagrams = Vec::new();
+        while let Some(m) = all.next_if(|m| ((m.offset - start) as u64) < chunk_bytes) {
+            datagrams.push(m);
+        }
+        let chunk = RawChunk { first, datagrams };
+        first += chunk.datagrams.len() as u64;
+        Some(chunk)
+    })
+}
+
+/// Decode one chunk with `decoder` (in the state the file's earlier datagrams left it).
+fn decode_raw_chunk(
+    chunk: &RawChunk<'_>,
+    decoder: &mut FlowDecoder,
+    depth: Depth,
+    tau: u64,
+) -> Sink {
+    let mut sink = Sink::new(depth, tau);
+    for (i, m) in chunk.datagrams.iter().enumerate() {
+        sink.counts.records += 1;
+        sink.counts.ip_records += 1;
+        sink.counts.wire_bytes += m.data.len() as u64;
+        sink.flows.datagrams += 1;
+        let n = chunk.first + i as u64 + 1;
+        let locate = |e: &FlowError| {
+            let off = (m.offset + e.offset) as u64;
+            (off, n, format!("datagram {n} at offset {:#x}", m.offset))
+        };
+        decoder.decode(RAW_EXPORTER, 0, m.data, &mut |ev| sink.event(ev, &locate));
+        sink.protocols
+            .extend(m.protocol.or_else(|| by_version(m.data)));
+    }
+    sink
+}
+
+/// Decode a raw export file chunk by chunk into `total`, on `threads` threads.
+fn decode_raw(
+    bytes: &[u8],
+    decoder: &mut FlowDecoder,
+    depth: Depth,
+    threads: usize,
+    chunk_bytes: u64,
+    total: &mut Sink,
+) {
+    if threads <= 1 {
+        for chunk in raw_chunks(bytes, chunk_bytes) {
+            let part = decode_raw_chunk(&chunk, decoder, depth, log_tau(&total.agg));
+            total.merge(part);
+        }
+        return;
+    }
+    type Job<'a> = (u64, RawChunk<'a>, FlowDecoder, u64);
+    std::thread::scope(|scope| {
+        // Two queued chunks per worker keep them fed; each holds a decoder clone.
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job<'_>>(threads * 2);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (res_tx, res_rx) = mpsc::channel::<(u64, Sink)>();
+        for _ in 0..threads {
+            let job_rx = Arc::clone(&job_rx);
+            let res_tx = res_tx.clone();
+            scope.spawn(move || loop {
+                let job = match job_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok((index, chunk, mut decoder, tau)) = job else {
+                    return;
+                };
+                let part = decode_raw_chunk(&chunk, &mut decoder, depth, tau);
+                if res_tx.send((index, part)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(res_tx);
+        // Results arrive in any order; merge them strictly in file order.
+        let mut pending = BTreeMap::new();
+        let mut next = 0u64;
+        let mut absorb = |index: u64, part: Sink, total: &mut Sink| {
+            pending.insert(index, part);
+            while let Some(part) = pending.remove(&next) {
+                total.merge(part);
+                next += 1;
+            }
+        };
+        for (index, chunk) in raw_chunks(bytes, chunk_bytes).enumerate() {
+            let start_state = decoder.clone();
+            for m in &chunk.datagrams {
+                decoder.learn(RAW_EXPORTER, 0, m.data);
+            }
+            let tau = log_tau(&total.agg);
+            if job_tx
+                .send((index as u64, chunk, start_state, tau))
+                .is_err()
+            {
+                break;
+            }
+            while let Ok((i, part)) = res_rx.try_recv() {
+                absorb(i, part, total);
+            }
+        }
+        drop(job_tx);
+        for (i, part) in res_rx {
+            absorb(i, part, total);
+        }
+    });
 }
 
 /// Decode one flow input (`bytes` is the whole file) with the run's template state.
@@ -361,33 +565,14 @@ pub fn analyze_flows(
     run: &mut FlowRun,
     depth: Depth,
 ) -> InputOutcome {
-    let mut sink = Sink {
-        agg: depth.aggregator(u64::MAX),
-        counts: Counts::default(),
-        flows: FlowCounts::default(),
-        protocols: BTreeSet::new(),
-        dst_rates: &mut run.dst_rates,
-        last: (RAW_EXPORTER, 0),
-    };
+    let mut sink = Sink::new(depth, u64::MAX);
+    let (threads, chunk_bytes) = (run.threads, run.chunk_bytes);
     let decoder = &mut run.decoder;
     let mut format = None;
     let mut complete = true;
     let container = match kind {
         FlowInput::Raw => {
-            for (i, m) in RawDatagrams::new(bytes).enumerate() {
-                sink.counts.records += 1;
-                sink.counts.ip_records += 1;
-                sink.counts.wire_bytes += m.data.len() as u64;
-                sink.flows.datagrams += 1;
-                let locate = |e: &FlowError| {
-                    let off = (m.offset + e.offset) as u64;
-                    let n = i as u64 + 1;
-                    (off, n, format!("datagram {n} at offset {:#x}", m.offset))
-                };
-                decoder.decode(RAW_EXPORTER, 0, m.data, &mut |ev| sink.event(ev, &locate));
-                sink.protocols
-                    .extend(m.protocol.or_else(|| by_version(m.data)));
-            }
+            decode_raw(bytes, decoder, depth, threads, chunk_bytes, &mut sink);
             "raw"
         }
         FlowInput::Capture => {
@@ -463,6 +648,7 @@ pub fn analyze_flows(
         name.push_str(p.name());
     }
     sink.flows.format = name;
+    merge_rates(&mut run.dst_rates, &sink.dst_rates);
     let complete = complete && !sink.counts.errors.values().any(|t| t.kind != "packet");
     InputOutcome {
         format,

@@ -108,6 +108,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let mut inputs = Vec::new();
     let mut partial = false;
     let mut flow_run = flows::FlowRun::new();
+    flow_run.set_threads(threads, chunk_bytes);
     // Standard input is copied to a temporary file while it is read, so that attribution
     // and evidence can read it again (up to 4 GiB; beyond, they skip it with a warning).
     let spool = (!args.no_detect && args.inputs.iter().any(|p| p == "-"))

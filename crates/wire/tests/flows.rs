@@ -227,7 +227,7 @@ fn decode_all(dgrams: &[Datagram], config: FlowConfig) -> Decoded {
     let mut out = Decoded::default();
     for d in dgrams {
         dec.decode(d.exporter, d.ts_ns, &d.payload, &mut |ev| match ev {
-            FlowEvent::Record(o) => out.records.push(o),
+            FlowEvent::Record(o) => out.records.push(*o),
             FlowEvent::Error(e) => out.errors.push(e),
             FlowEvent::Template(_) => out.templates += 1,
             FlowEvent::Sampling(s) => out.samplings.push(s.rate),
@@ -791,7 +791,7 @@ fn tpl(id: u16, fields: &[(u16, u16, Option<u32>)]) -> Vec<u8> {
 fn run(dec: &mut FlowDecoder, msg: &[u8]) -> Decoded {
     let mut out = Decoded::default();
     dec.decode(DAT_EXPORTER, 0, msg, &mut |ev| match ev {
-        FlowEvent::Record(o) => out.records.push(o),
+        FlowEvent::Record(o) => out.records.push(*o),
         FlowEvent::Error(e) => out.errors.push(e),
         FlowEvent::Template(_) => out.templates += 1,
         FlowEvent::Sampling(s) => out.samplings.push(s.rate),
@@ -1038,6 +1038,7 @@ proptest::proptest! {
                 }
             });
         }
+        floodtrace_wire::fuzzing::flow_export(&d);
         let _ = floodtrace_wire::flow::sniff(&d);
         let _: Vec<_> = RawDatagrams::new(&d).collect();
     }
@@ -1056,6 +1057,7 @@ proptest::proptest! {
                     d[at % n] = *b;
                 }
             }
+            floodtrace_wire::fuzzing::flow_export(&d);
             let mut dec = FlowDecoder::default();
             for part in [&d[..], &d[..cut.min(d.len())]] {
                 for _ in 0..2 {

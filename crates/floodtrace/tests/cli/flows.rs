@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::support::{
-    analyze_json, run_with_stdin, sample_geo, shared_data, simulate, u64_at, TempDir,
+    analyze_json, run, run_with_stdin, sample_geo, shared_data, simulate, u64_at, without_paths,
+    TempDir,
 };
 
 fn flows_dir() -> PathBuf {
@@ -387,6 +388,110 @@ fn export_capture_from_stdin_and_threads() {
     assert_eq!(strip(mapped.json()), strip(piped.json()));
     assert_eq!(u64_at(input(&mapped.json(), 0), "flow_records"), 35);
     assert_eq!(input(&mapped.json(), 0)["format"], "pcap+netflow9");
+}
+
+/// A raw export file is decoded in chunks on several threads, each chunk with the decoder
+/// state its earlier datagrams left (templates, options templates and their sampling data,
+/// data sets before their template): the report is byte-identical for any thread count and
+/// chunk size, errors keep their datagram numbers and offsets, and no record is lost.
+#[test]
+fn raw_exports_give_one_report_on_any_thread_count() {
+    let dir = TempDir::new("flows-raw-threads");
+    let synthetic = dir.path().join("replay.dat");
+    let r = run([
+        "replay",
+        "--no-send",
+        "--datagrams",
+        "3000",
+        "--write",
+        synthetic.to_str().expect("utf-8 path"),
+    ]);
+    r.expect_code(0);
+    let alone = analyze_json(&[], &[&synthetic]);
+    alone.expect_code(0);
+    let synthetic_records = u64_at(input(&alone.json(), 0), "flow_records");
+    assert!(synthetic_records > 2_900 * 45, "{synthetic_records}");
+    // Per exporter: data before its template (skipped, with an error), then the templates
+    // and options templates (sampling), then the data again. IPFIX first: a NetFlow v9
+    // message has no length field, so only another v9 header ends one stored back to back.
+    let v9 = |f: &str| flow_file(&format!("netflow9/logstash_netflow9_test_{f}.dat"));
+    let ipfix = |f: &str| flow_file(&format!("ipfix/logstash_ipfix_test_{f}.dat"));
+    let (mikrotik, juniper) = (
+        ipfix("mikrotik_data258"),
+        ipfix("juniper_mx240_junos151r6s3_data512"),
+    );
+    let (asr, asa) = (v9("cisco_asr9k_data260"), v9("cisco_asa_1_data"));
+    let parts = [
+        mikrotik.clone(),
+        juniper.clone(),
+        ipfix("mikrotik_tpl"),
+        ipfix("juniper_mx240_junos151r6s3_opttpl512"),
+        mikrotik.clone(),
+        juniper,
+        mikrotik,
+        synthetic.clone(),
+        asr.clone(),
+        v9("cisco_asr9k_opttpl256"),
+        v9("cisco_asr9k_tpl260"),
+        asr.clone(),
+        asr,
+        asa.clone(),
+        v9("cisco_asa_1_tpl"),
+        asa,
+    ];
+    let mut bytes = Vec::new();
+    for f in &parts {
+        bytes.extend(std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())));
+    }
+    let file = dir.path().join("mixed.dat");
+    std::fs::write(&file, &bytes).expect("write mixed.dat");
+
+    let report = |extra: &[&str]| {
+        let r = analyze_json(extra, &[&file]);
+        r.expect_code(3); // the data sets before their templates
+        without_paths(r.json())
+    };
+    let one = report(&["-j", "1"]);
+    let inp = input(&one, 0);
+    assert_eq!(inp["format"], "raw+netflow9+ipfix");
+    // 2 × 28 MikroTik, the synthetic ones, 2 × 21 ASR 9000 and 14 ASA records.
+    assert_eq!(
+        u64_at(inp, "flow_records"),
+        56 + synthetic_records + 42 + 14,
+        "{inp:#}"
+    );
+    let missing: u64 = inp["errors"]
+        .as_array()
+        .expect("errors[]")
+        .iter()
+        .filter(|e| {
+            e["reason"]
+                .as_str()
+                .is_some_and(|r| r.ends_with(".missing_template"))
+        })
+        .map(|e| u64_at(e, "count"))
+        .sum();
+    assert_eq!(missing, 4, "{:?}", reasons(inp));
+    for extra in [
+        &["-j", "2"][..],
+        &["-j", "3"],
+        &["-j", "1", "--chunk-bytes", "4096"],
+        &["-j", "2", "--chunk-bytes", "4096"],
+        &["-j", "4", "--chunk-bytes", "4096"],
+    ] {
+        let small = extra.contains(&"--chunk-bytes");
+        let other = report(extra);
+        if small {
+            // Smaller chunks only change which heavy sources the Space-Saving summaries
+            // keep; every count, error and incident stays.
+            assert_eq!(other["inputs"], one["inputs"], "{extra:?}");
+            assert_eq!(other["totals"], one["totals"], "{extra:?}");
+        } else {
+            assert_eq!(other, one, "{extra:?}");
+        }
+    }
+    let small_one = report(&["-j", "1", "--chunk-bytes", "4096"]);
+    assert_eq!(small_one, report(&["-j", "3", "--chunk-bytes", "4096"]));
 }
 
 /// A packet capture next to an export capture keeps its packet path: its format is plain

@@ -31,7 +31,7 @@
 //! let mut decoder = FlowDecoder::default();
 //! let mut records = Vec::new();
 //! decoder.decode("10.0.0.1".parse().unwrap(), 0, &d, &mut |ev| {
-//!     if let FlowEvent::Record(obs) = ev { records.push(obs) }
+//!     if let FlowEvent::Record(obs) = ev { records.push(*obs) }
 //! });
 //! assert_eq!(records.len(), 1);
 //! assert_eq!((records[0].dport, records[0].proto), (53, 17));
@@ -205,10 +205,11 @@ pub struct InterfaceCounters {
 
 /// What [`FlowDecoder::decode`] reports, in datagram order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlowEvent {
+pub enum FlowEvent<'a> {
     /// A flow record or flow sample, as an observation with `origin = Flow` and counts
-    /// multiplied by `sampling`.
-    Record(Observation),
+    /// multiplied by `sampling`. Lent, not moved: the decoder fills it on its stack and a
+    /// sink that keeps it copies it (it is `Copy`).
+    Record(&'a Observation),
     /// A template was learned, replaced or (IPFIX, `fields == 0`) withdrawn.
     Template(TemplateInfo),
     /// A sampling rate was learned from options data.
@@ -434,7 +435,10 @@ pub struct DatagramSummary {
 }
 
 /// The stateful decoder: template and sampler caches plus totals.
-#[derive(Debug, Default)]
+///
+/// A clone is an independent decoder in the same state: [`FlowDecoder::learn`] plus clones
+/// let a file's datagrams be decoded on several threads (see `floodtrace::flows`).
+#[derive(Debug, Default, Clone)]
 pub struct FlowDecoder {
     config: FlowConfig,
     templates: TemplateCache,
@@ -450,6 +454,9 @@ pub(crate) struct Ctx<'s, F: FnMut(FlowEvent)> {
     pub stats: &'s mut FlowStats,
     pub summary: DatagramSummary,
     pub sink: &'s mut F,
+    /// Only follow the state (templates, withdrawals, options data): ordinary data sets
+    /// are skipped unread ([`FlowDecoder::learn`]).
+    pub learn_only: bool,
 }
 
 impl<F: FnMut(FlowEvent)> Ctx<'_, F> {
@@ -465,7 +472,7 @@ impl<F: FnMut(FlowEvent)> Ctx<'_, F> {
         (self.sink)(FlowEvent::Error(e));
     }
 
-    pub fn record(&mut self, obs: Observation) {
+    pub fn record(&mut self, obs: &Observation) {
         self.stats.records += 1;
         self.summary.records += 1;
         (self.sink)(FlowEvent::Record(obs));
@@ -521,6 +528,34 @@ impl FlowDecoder {
         sink: &mut F,
     ) -> DatagramSummary {
         self.stats.datagrams += 1;
+        self.walk(exporter, received_ns, datagram, false, sink)
+    }
+
+    /// Bring the decoder to the state [`FlowDecoder::decode`] would leave it in, without
+    /// decoding records: templates are learned and withdrawn and options data read (the
+    /// sampling rates), but ordinary data sets, NetFlow v5 and sFlow (which carry no state)
+    /// are skipped, nothing is reported and [`FlowDecoder::stats`] does not change.
+    ///
+    /// Data sets never change the state (a template lookup only reads it), so a clone taken
+    /// before a run of datagrams, after `learn` walked all earlier ones, decodes that run
+    /// exactly as one decoder decoding everything in order would.
+    pub fn learn(&mut self, exporter: IpAddr, received_ns: u64, datagram: &[u8]) {
+        if !matches!(datagram, [0, 9, ..] | [0, 10, ..]) {
+            return;
+        }
+        let stats = self.stats;
+        self.walk(exporter, received_ns, datagram, true, &mut |_| {});
+        self.stats = stats;
+    }
+
+    fn walk<F: FnMut(FlowEvent)>(
+        &mut self,
+        exporter: IpAddr,
+        received_ns: u64,
+        datagram: &[u8],
+        learn_only: bool,
+        sink: &mut F,
+    ) -> DatagramSummary {
         let mut ctx = Ctx {
             exporter,
             received_ns,
@@ -529,6 +564,7 @@ impl FlowDecoder {
             stats: &mut self.stats,
             summary: DatagramSummary::default(),
             sink,
+            learn_only,
         };
         let version = match datagram {
             [a, b, ..] => u16::from_be_bytes([*a, *b]),

@@ -68,7 +68,7 @@ pub(crate) fn decode<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, d: &[u8]) -> usi
         let dst = IpAddr::V4(Ipv4Addr::from(g32(4)));
         let mut obs = Observation::new(ts, src, dst);
         super::netflow9::fill(&mut obs, &rec, rate);
-        ctx.record(obs);
+        ctx.record(&obs);
     }
     if count > 0 && want < d.len() {
         ctx.error(FlowError::new(

@@ -357,14 +357,18 @@ pub(crate) fn data_set<F: FnMut(FlowEvent)>(
             return;
         }
     };
+    if ctx.learn_only && !template.options {
+        return;
+    }
     let base = set_at + 4;
     let mut at = 0;
+    let mut rec = Rec::default();
     while body.len() - at >= template.min_len {
         if template.min_len == 0 {
             break;
         }
-        let (rec, next) = match walk_record(&template, body, at) {
-            Ok(r) => r,
+        let next = match walk_record(&template, body, at, &mut rec) {
+            Ok(next) => next,
             Err(cut) => {
                 if body[at..].iter().all(|b| *b == 0) {
                     break; // padding that happens to be longer than a variable-length record
@@ -429,7 +433,7 @@ fn data_record<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, domain: u32, rec: &Rec
     let (src, dst) = rec.addresses();
     let mut obs = Observation::new(clock.timestamp(rec), src, dst);
     fill(&mut obs, rec, rate);
-    ctx.record(obs);
+    ctx.record(&obs);
 }
 
 /// Copy a record's fields into an observation, scaling counts by `rate`.

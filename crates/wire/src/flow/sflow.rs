@@ -189,7 +189,7 @@ fn flow_sample<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, s: &[u8], base: usize,
     obs.sampling = rate;
     obs.packets = scale(1, rate);
     obs.bytes = scale(u64::from(obs.ip_len), rate);
-    ctx.record(obs);
+    ctx.record(&obs);
 }
 
 /// A raw packet header record: header protocol, frame length, stripped, header length,

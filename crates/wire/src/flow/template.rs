@@ -112,7 +112,7 @@ pub struct SamplerKey {
 }
 
 /// A map that keeps at most `cap` entries and evicts the oldest inserted first.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Bounded<K, V> {
     cap: usize,
     map: HashMap<K, (V, u64)>,
@@ -170,7 +170,7 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
 }
 
 /// A stored template with the export time it was last seen.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Stored {
     template: Arc<Template>,
     seen_secs: u32,
@@ -184,7 +184,7 @@ pub(crate) enum Lookup {
 }
 
 /// The templates and sampler rates of all exporters, bounded in number.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TemplateCache {
     templates: Bounded<TemplateKey, Stored>,
     samplers: Bounded<SamplerKey, u32>,
@@ -443,14 +443,16 @@ pub(crate) struct RecordCut {
     pub have: usize,
 }
 
-/// Walk one record of `template` starting at `at` in `body`; returns the record and the
-/// offset after it.
+/// Walk one record of `template` starting at `at` in `body` into `rec` (reset first: one
+/// `Rec` serves a whole data set, so nothing is copied per record); returns the offset
+/// after it.
 pub(crate) fn walk_record(
     template: &Template,
     body: &[u8],
     mut at: usize,
-) -> Result<(Rec, usize), RecordCut> {
-    let mut rec = Rec::default();
+    rec: &mut Rec,
+) -> Result<usize, RecordCut> {
+    *rec = Rec::default();
     for (i, f) in template.fields.iter().enumerate() {
         let len = if f.len == VARLEN {
             let Some(&l) = body.get(at) else {
@@ -487,10 +489,10 @@ pub(crate) fn walk_record(
         at += len;
         let scope_v9 = f.id == V9_SCOPE && i < usize::from(template.scope_fields);
         if f.enterprise == 0 && !scope_v9 {
-            apply(&mut rec, f.id, v);
+            apply(rec, f.id, v);
         }
     }
-    Ok((rec, at))
+    Ok(at)
 }
 
 /// The field id used for v9 scope fields.
