@@ -42,7 +42,7 @@ use floodtrace_wire::Observation;
 
 use crate::analyze::{log_tau, Counts, Depth, InputOutcome, Stop};
 use crate::sources::file::{Feed, StreamFeed};
-use crate::sources::Input;
+use crate::sources::{open_input, FileAccess, Input};
 
 /// Bytes of a capture's start that the export pre-scan looks at.
 pub const PRESCAN_BYTES: usize = 256 << 10;
@@ -659,10 +659,15 @@ pub fn analyze_flows(
     }
 }
 
-/// Analyse `input` as flow telemetry when [`recognise`] says it is; otherwise hand it back
-/// untouched for the packet path (a stream keeps the block read for the check, so nothing
-/// is lost).
-pub fn analyze_input(input: Input, run: &mut FlowRun, depth: Depth) -> Result<InputOutcome, Input> {
+/// Analyse `input` (opened from `path`) as flow telemetry when [`recognise`] says it is;
+/// otherwise hand it back untouched for the packet path (a stream keeps the block read for
+/// the check, so nothing is lost).
+pub fn analyze_input(
+    input: Input,
+    path: &str,
+    run: &mut FlowRun,
+    depth: Depth,
+) -> Result<InputOutcome, Input> {
     match input {
         Input::Mapped(Some(map)) => match recognise(&map[..]) {
             Some(kind) => Ok(analyze_flows(&map[..], kind, run, depth)),
@@ -671,6 +676,14 @@ pub fn analyze_input(input: Input, run: &mut FlowRun, depth: Depth) -> Result<In
         Input::Mapped(None) => Err(input),
         Input::File(mut feed, len) => match stream_kind(&mut feed) {
             Some(kind) => {
+                // A flow file is decoded from one buffer holding all of it: map it rather
+                // than read it into fresh memory (a tenth of the time went to zeroing
+                // and copying pages).
+                if let Ok(Input::Mapped(Some(map))) = open_input(path, FileAccess::Map) {
+                    if recognise(&map[..]) == Some(kind) {
+                        return Ok(analyze_flows(&map[..], kind, run, depth));
+                    }
+                }
                 feed.reserve(usize::try_from(len).unwrap_or(0));
                 Ok(analyze_stream(feed, kind, run, depth))
             }

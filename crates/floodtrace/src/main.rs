@@ -140,7 +140,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                         b.set_position(pos);
                     }
                 };
-                let outcome = match flows::analyze_input(input, &mut flow_run, depth) {
+                let outcome = match flows::analyze_input(input, path, &mut flow_run, depth) {
                     Ok(flow_outcome) => flow_outcome,
                     Err(Input::Mapped(map)) => {
                         let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
