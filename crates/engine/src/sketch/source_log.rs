@@ -68,9 +68,14 @@ pub const DEFAULT_BUDGET: usize = 1 << 17;
 pub struct SourceLog {
     tau: u64,
     budget: usize,
-    /// `entries[..sorted]` is sorted by key and distinct; the rest is unsorted.
+    /// `entries[..sorted]` is distinct and sorted (see `by_key`); the rest is unsorted.
     entries: Vec<LogEntry>,
     sorted: usize,
+    /// The sorted prefix is in canonical key order ([`SourceLog::finish`]) rather than in
+    /// `(hash, key)` order, the order compaction keeps: there a lower threshold cuts a
+    /// prefix, and sorting 16-byte `(hash, index)` pairs instead of 96-byte entries made
+    /// compaction several times cheaper.
+    by_key: bool,
 }
 
 impl PartialEq for SourceLog {
@@ -96,6 +101,7 @@ impl SourceLog {
             budget: budget.max(1),
             entries: Vec::new(),
             sorted: 0,
+            by_key: false,
         }
     }
 
@@ -177,30 +183,65 @@ impl SourceLog {
         self.budget + self.budget / 2
     }
 
-    /// Sort, fold duplicate keys, and halve the threshold while over budget.
+    /// Sort by `(hash, key)`, fold duplicate keys, and halve the threshold while over
+    /// budget.
     #[inline(never)]
     fn compact(&mut self) {
-        if self.sorted < self.entries.len() {
-            // The prefix is sorted already: sort the tail, and let the stable sort find
-            // and merge the two runs.
-            self.entries[self.sorted..].sort_unstable_by_key(LogEntry::key);
-            self.entries.sort_by_key(LogEntry::key);
+        if self.sorted < self.entries.len() || self.by_key {
+            // Sort indices, not entries: equal keys have equal hashes, so ties on the hash
+            // (one source over several seconds or destinations) are rare and short.
+            let entries = &self.entries;
+            let mut order: Vec<(u64, u32)> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.hash, i as u32))
+                .collect();
+            order.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| {
+                    entries[a.1 as usize]
+                        .key()
+                        .cmp(&entries[b.1 as usize].key())
+                })
+            });
+            // Move the entries into that order in place, cycle by cycle (a second buffer
+            // would double the log's memory): `order[k].1` is where position `k`'s entry
+            // comes from, and becomes `k` once it is there.
+            let entries = &mut self.entries;
+            for start in 0..order.len() {
+                if order[start].1 as usize == start {
+                    continue;
+                }
+                let first = entries[start];
+                let mut k = start;
+                loop {
+                    let from = order[k].1 as usize;
+                    order[k].1 = k as u32;
+                    if from == start {
+                        entries[k] = first;
+                        break;
+                    }
+                    entries[k] = entries[from];
+                    k = from;
+                }
+            }
             let mut out = 0usize;
-            for i in 0..self.entries.len() {
-                if out > 0 && self.entries[out - 1].key() == self.entries[i].key() {
-                    let s = self.entries[i].stats;
-                    self.entries[out - 1].stats.merge(&s);
+            for i in 0..entries.len() {
+                if out > 0 && entries[out - 1].key() == entries[i].key() {
+                    let s = entries[i].stats;
+                    entries[out - 1].stats.merge(&s);
                 } else {
-                    self.entries[out] = self.entries[i];
+                    entries[out] = entries[i];
                     out += 1;
                 }
             }
-            self.entries.truncate(out);
+            entries.truncate(out);
+            self.by_key = false;
         }
         while self.entries.len() > self.budget {
             self.tau >>= 1;
             let tau = self.tau;
-            self.entries.retain(|e| e.hash <= tau);
+            let keep = self.entries.partition_point(|e| e.hash <= tau);
+            self.entries.truncate(keep);
         }
         self.sorted = self.entries.len();
     }
@@ -225,7 +266,13 @@ impl SourceLog {
 
     /// Bring the log to its canonical form (sorted by key, distinct, within budget).
     pub fn finish(&mut self) {
+        if self.by_key && self.sorted == self.entries.len() {
+            return;
+        }
         self.compact();
+        // Keys are distinct now: an unstable sort gives the one canonical order.
+        self.entries.sort_unstable_by_key(LogEntry::key);
+        self.by_key = true;
     }
 
     /// The entries, sorted by `(destination, source, second, served)` after
