@@ -468,6 +468,12 @@ fn decode_raw_chunk(
     tau: u64,
 ) -> Sink {
     let mut sink = Sink::new(depth, tau);
+    decode_raw_into(chunk, decoder, &mut sink);
+    sink
+}
+
+/// Decode one chunk into `sink`.
+fn decode_raw_into(chunk: &RawChunk<'_>, decoder: &mut FlowDecoder, sink: &mut Sink) {
     for (i, m) in chunk.datagrams.iter().enumerate() {
         sink.counts.records += 1;
         sink.counts.ip_records += 1;
@@ -482,7 +488,6 @@ fn decode_raw_chunk(
         sink.protocols
             .extend(m.protocol.or_else(|| by_version(m.data)));
     }
-    sink
 }
 
 /// Decode a raw export file chunk by chunk into `total`, on `threads` threads.
@@ -495,10 +500,12 @@ fn decode_raw(
     total: &mut Sink,
 ) {
     if threads <= 1 {
+        // One sink told where chunks end: the result of merging one per chunk.
         for chunk in raw_chunks(bytes, chunk_bytes) {
-            let part = decode_raw_chunk(&chunk, decoder, depth, log_tau(&total.agg));
-            total.merge(part);
+            decode_raw_into(&chunk, decoder, total);
+            total.agg.next_chunk();
         }
+        total.agg.fold_chunks();
         return;
     }
     type Job<'a> = (u64, RawChunk<'a>, FlowDecoder, u64);
