@@ -492,9 +492,24 @@ impl TopSources {
                 return;
             }
         }
-        let mut mine = self.to_summary();
-        mine.merge(&other.to_summary());
-        *self = TopSources::Many(Box::new(mine));
+        // A full summary merges in place, and one merged in is read where it is: no
+        // copies or allocations for the buckets that already hold summaries.
+        let converted;
+        let theirs: &SpaceSaving<TOP_K> = match other {
+            TopSources::Many(ss) => ss,
+            few => {
+                converted = few.to_summary();
+                &converted
+            }
+        };
+        match self {
+            TopSources::Many(mine) => mine.merge(theirs),
+            TopSources::Few { .. } => {
+                let mut mine = self.to_summary();
+                mine.merge(theirs);
+                *self = TopSources::Many(Box::new(mine));
+            }
+        }
     }
 }
 
