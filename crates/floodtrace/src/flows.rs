@@ -441,6 +441,8 @@ impl Sink {
 struct RawChunk<'a> {
     /// Datagrams before this chunk (their numbers start at `first + 1`).
     first: u64,
+    /// File offset just past the chunk's last datagram (for progress).
+    end: u64,
     datagrams: Vec<RawDatagram<'a>>,
 }
 
@@ -454,7 +456,12 @@ fn raw_chunks(bytes: &[u8], chunk_bytes: u64) -> impl Iterator<Item = RawChunk<'
         while let Some(m) = all.next_if(|m| ((m.offset - start) as u64) < chunk_bytes) {
             datagrams.push(m);
         }
-        let chunk = RawChunk { first, datagrams };
+        let end = datagrams.last().map_or(start, |m| m.offset + m.data.len()) as u64;
+        let chunk = RawChunk {
+            first,
+            end,
+            datagrams,
+        };
         first += chunk.datagrams.len() as u64;
         Some(chunk)
     })
@@ -490,20 +497,22 @@ fn decode_raw_into(chunk: &RawChunk<'_>, decoder: &mut FlowDecoder, sink: &mut S
     }
 }
 
-/// Decode a raw export file chunk by chunk into `total`, on `threads` threads.
+/// Decode a raw export file chunk by chunk into `total`, on `threads` threads, telling
+/// `progress` how far the merged chunks reach.
 fn decode_raw(
     bytes: &[u8],
     decoder: &mut FlowDecoder,
     depth: Depth,
-    threads: usize,
-    chunk_bytes: u64,
+    (threads, chunk_bytes): (usize, u64),
     total: &mut Sink,
+    progress: &dyn Fn(u64),
 ) {
     if threads <= 1 {
         // One sink told where chunks end: the result of merging one per chunk.
         for chunk in raw_chunks(bytes, chunk_bytes) {
             decode_raw_into(&chunk, decoder, total);
             total.agg.next_chunk();
+            progress(chunk.end);
         }
         total.agg.fold_chunks();
         return;
@@ -513,7 +522,7 @@ fn decode_raw(
         // Two queued chunks per worker keep them fed; each holds a decoder clone.
         let (job_tx, job_rx) = mpsc::sync_channel::<Job<'_>>(threads * 2);
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let (res_tx, res_rx) = mpsc::channel::<(u64, Sink)>();
+        let (res_tx, res_rx) = mpsc::channel::<(u64, u64, Sink)>();
         for _ in 0..threads {
             let job_rx = Arc::clone(&job_rx);
             let res_tx = res_tx.clone();
@@ -526,7 +535,7 @@ fn decode_raw(
                     return;
                 };
                 let part = decode_raw_chunk(&chunk, &mut decoder, depth, tau);
-                if res_tx.send((index, part)).is_err() {
+                if res_tx.send((index, chunk.end, part)).is_err() {
                     return;
                 }
             });
@@ -535,10 +544,11 @@ fn decode_raw(
         // Results arrive in any order; merge them strictly in file order.
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
-        let mut absorb = |index: u64, part: Sink, total: &mut Sink| {
-            pending.insert(index, part);
-            while let Some(part) = pending.remove(&next) {
+        let mut absorb = |index: u64, end: u64, part: Sink, total: &mut Sink| {
+            pending.insert(index, (end, part));
+            while let Some((end, part)) = pending.remove(&next) {
                 total.merge(part);
+                progress(end);
                 next += 1;
             }
         };
@@ -554,13 +564,13 @@ fn decode_raw(
             {
                 break;
             }
-            while let Ok((i, part)) = res_rx.try_recv() {
-                absorb(i, part, total);
+            while let Ok((i, end, part)) = res_rx.try_recv() {
+                absorb(i, end, part, total);
             }
         }
         drop(job_tx);
-        for (i, part) in res_rx {
-            absorb(i, part, total);
+        for (i, end, part) in res_rx {
+            absorb(i, end, part, total);
         }
     });
 }
@@ -571,6 +581,7 @@ pub fn analyze_flows(
     kind: FlowInput,
     run: &mut FlowRun,
     depth: Depth,
+    progress: &dyn Fn(u64),
 ) -> InputOutcome {
     let mut sink = Sink::new(depth, u64::MAX);
     let (threads, chunk_bytes) = (run.threads, run.chunk_bytes);
@@ -579,7 +590,14 @@ pub fn analyze_flows(
     let mut complete = true;
     let container = match kind {
         FlowInput::Raw => {
-            decode_raw(bytes, decoder, depth, threads, chunk_bytes, &mut sink);
+            decode_raw(
+                bytes,
+                decoder,
+                depth,
+                (threads, chunk_bytes),
+                &mut sink,
+                progress,
+            );
             "raw"
         }
         FlowInput::Capture => {
@@ -619,6 +637,9 @@ pub fn analyze_flows(
             }
             let walked = for_each_export(bytes, DefragConfig::default(), &mut |p| {
                 sink.flows.datagrams += 1;
+                if sink.flows.datagrams.is_multiple_of(4096) {
+                    progress(offsets.get(p.record as usize).copied().unwrap_or(0));
+                }
                 sink.protocols.insert(p.protocol);
                 let record_offset = offsets
                     .get(p.record.saturating_sub(1) as usize)
@@ -646,6 +667,7 @@ pub fn analyze_flows(
                         });
                 }
             }
+            progress(bytes.len() as u64);
             format.map_or("unknown", |f| f.name())
         }
     };
@@ -674,10 +696,11 @@ pub fn analyze_input(
     path: &str,
     run: &mut FlowRun,
     depth: Depth,
+    progress: &dyn Fn(u64),
 ) -> Result<InputOutcome, Input> {
     match input {
         Input::Mapped(Some(map)) => match recognise(&map[..]) {
-            Some(kind) => Ok(analyze_flows(&map[..], kind, run, depth)),
+            Some(kind) => Ok(analyze_flows(&map[..], kind, run, depth, progress)),
             None => Err(Input::Mapped(Some(map))),
         },
         Input::Mapped(None) => Err(input),
@@ -688,16 +711,16 @@ pub fn analyze_input(
                 // and copying pages).
                 if let Ok(Input::Mapped(Some(map))) = open_input(path, FileAccess::Map) {
                     if recognise(&map[..]) == Some(kind) {
-                        return Ok(analyze_flows(&map[..], kind, run, depth));
+                        return Ok(analyze_flows(&map[..], kind, run, depth, progress));
                     }
                 }
                 feed.reserve(usize::try_from(len).unwrap_or(0));
-                Ok(analyze_stream(feed, kind, run, depth))
+                Ok(analyze_stream(feed, kind, run, depth, progress))
             }
             None => Err(Input::File(feed, len)),
         },
         Input::Stream(mut feed) => match stream_kind(&mut feed) {
-            Some(kind) => Ok(analyze_stream(feed, kind, run, depth)),
+            Some(kind) => Ok(analyze_stream(feed, kind, run, depth, progress)),
             None => Err(Input::Stream(feed)),
         },
     }
@@ -718,16 +741,18 @@ fn analyze_stream(
     kind: FlowInput,
     run: &mut FlowRun,
     depth: Depth,
+    progress: &dyn Fn(u64),
 ) -> InputOutcome {
+    // Reading is the long part of a pipe; decoding then reports its own progress.
     let error = loop {
         match feed.more() {
-            Ok(true) => {}
+            Ok(true) => progress(feed.available(0).len() as u64),
             Ok(false) => break None,
             Err(e) => break Some(e),
         }
     };
     let bytes = feed.available(0);
-    let mut outcome = analyze_flows(bytes, kind, run, depth);
+    let mut outcome = analyze_flows(bytes, kind, run, depth, progress);
     if let Some(error) = error {
         outcome.counts.stop(&Stop::Io {
             offset: bytes.len() as u64,
@@ -861,8 +886,8 @@ mod tests {
             inspect: true,
             source_log: true,
         };
-        let _ = analyze_flows(&tpl, FlowInput::Raw, &mut first, depth);
-        let o = analyze_flows(&data, FlowInput::Raw, &mut first, depth);
+        let _ = analyze_flows(&tpl, FlowInput::Raw, &mut first, depth, &|_| {});
+        let o = analyze_flows(&data, FlowInput::Raw, &mut first, depth, &|_| {});
         let mut second = FlowRun::new();
         let mut packets = 0;
         assert!(second.observe_file(&tpl, &mut |_| {}));

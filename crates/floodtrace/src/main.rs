@@ -140,39 +140,40 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                         b.set_position(pos);
                     }
                 };
-                let outcome = match flows::analyze_input(input, path, &mut flow_run, depth) {
-                    Ok(flow_outcome) => flow_outcome,
-                    Err(Input::Mapped(map)) => {
-                        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
-                        // Slot workers read the file with pread (see analyze_mapped_pcap).
-                        let file = std::fs::File::open(path).ok();
-                        let speculative = (threads > 1 && !args.no_speculative_walk)
-                            .then(|| {
-                                analyze::analyze_mapped_pcap(
-                                    bytes,
-                                    file.as_ref(),
+                let outcome =
+                    match flows::analyze_input(input, path, &mut flow_run, depth, &progress) {
+                        Ok(flow_outcome) => flow_outcome,
+                        Err(Input::Mapped(map)) => {
+                            let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
+                            // Slot workers read the file with pread (see analyze_mapped_pcap).
+                            let file = std::fs::File::open(path).ok();
+                            let speculative = (threads > 1 && !args.no_speculative_walk)
+                                .then(|| {
+                                    analyze::analyze_mapped_pcap(
+                                        bytes,
+                                        file.as_ref(),
+                                        threads,
+                                        chunk_bytes,
+                                        depth,
+                                        &progress,
+                                    )
+                                })
+                                .flatten();
+                            match speculative {
+                                Some(outcome) => outcome,
+                                None => analyze_feed(
+                                    &mut MappedFeed::new(map.as_ref()),
                                     threads,
                                     chunk_bytes,
                                     depth,
                                     &progress,
-                                )
-                            })
-                            .flatten();
-                        match speculative {
-                            Some(outcome) => outcome,
-                            None => analyze_feed(
-                                &mut MappedFeed::new(map.as_ref()),
-                                threads,
-                                chunk_bytes,
-                                depth,
-                                &progress,
-                            ),
+                                ),
+                            }
                         }
-                    }
-                    Err(Input::Stream(mut feed) | Input::File(mut feed, _)) => {
-                        analyze_feed(&mut feed, threads, chunk_bytes, depth, &progress)
-                    }
-                };
+                        Err(Input::Stream(mut feed) | Input::File(mut feed, _)) => {
+                            analyze_feed(&mut feed, threads, chunk_bytes, depth, &progress)
+                        }
+                    };
                 if let Some(b) = bar {
                     b.finish_and_clear();
                 }
