@@ -303,8 +303,8 @@ mod merge_tests {
         let mut b = Bucket::default();
         for (i, o) in obs.iter().enumerate() {
             let class = Class::of(o);
-            whole.add(o, class, addr_key(o.src), 0);
-            if i < 20 { &mut a } else { &mut b }.add(o, class, addr_key(o.src), 0);
+            whole.add(o, class, addr_key(o.src));
+            if i < 20 { &mut a } else { &mut b }.add(o, class, addr_key(o.src));
         }
         a.merge(&b);
         assert_eq!(a.packets, whole.packets);
@@ -314,70 +314,6 @@ mod merge_tests {
         assert_eq!(a.udp_sports.entries(), whole.udp_sports.entries());
         assert_eq!((a.first_ns, a.last_ns), (whole.first_ns, whole.last_ns));
         assert_eq!(a.sources.count(), whole.sources.count());
-    }
-
-    /// One aggregator told where chunks end equals one aggregator per chunk merged in
-    /// order: top lists included, which merge differently from inserting one by one.
-    #[test]
-    fn one_aggregator_told_of_chunks_equals_merged_chunks() {
-        let mut x = 7u64;
-        let obs: Vec<Observation> = (0..30_000u64)
-            .map(|i| {
-                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                // A few heavy sources among many light ones, three destinations, seconds
-                // that straddle chunk boundaries, and some packets out of time order.
-                let src = if x >> 62 == 0 {
-                    0x0a00_0000 + (x >> 40) as u32 % 5
-                } else {
-                    (x >> 32) as u32
-                };
-                let dst = 0xc000_0201 + (x >> 20) as u32 % 3;
-                let t = if i % 97 == 0 {
-                    i.saturating_sub(5_000)
-                } else {
-                    i
-                };
-                let mut o = Observation::new(
-                    1_700_000_000_000_000_000 + t * 1_000_000,
-                    IpAddr::V4(src.into()),
-                    IpAddr::V4(dst.into()),
-                );
-                o.proto = 17;
-                o.sport = 53;
-                o.ttl = 50;
-                o.ip_len = 100;
-                o.bytes = 100;
-                o
-            })
-            .collect();
-        for chunks in [1usize, 2, 5, 13] {
-            let size = obs.len().div_ceil(chunks);
-            let mut one = Aggregator::counting_only();
-            let mut merged = Aggregator::counting_only();
-            for part in obs.chunks(size) {
-                let mut agg = Aggregator::counting_only();
-                for o in part {
-                    one.add(o);
-                    agg.add(o);
-                }
-                one.next_chunk();
-                merged.merge(agg);
-            }
-            one.fold_chunks();
-            let (a, b) = (one.destinations(), merged.destinations());
-            assert_eq!(a.len(), b.len());
-            for ((da, ta), (db, tb)) in a.iter().zip(&b) {
-                assert_eq!(da, db);
-                assert_eq!(ta, tb, "{chunks} chunks, destination {da}");
-            }
-            if chunks > 1 {
-                // The test means something: some bucket's top list is lossy.
-                assert!(a.iter().any(|(_, t)| t
-                    .seconds
-                    .iter()
-                    .any(|(_, b)| matches!(b.top_sources, TopSources::Many(_)))));
-            }
-        }
     }
 }
 
@@ -460,11 +396,6 @@ impl TopSources {
                 *self = TopSources::Many(Box::new(ss));
             }
         }
-    }
-
-    /// Whether nothing was counted.
-    pub fn is_empty(&self) -> bool {
-        matches!(self, TopSources::Few { len: 0, .. })
     }
 
     /// The same counts as a Space-Saving summary.
@@ -655,20 +586,12 @@ pub struct Bucket {
     pub last_ns: u64,
     /// Payload counts, once a payload the analysis reads arrived.
     pub app: Option<Box<AppCounters>>,
-    /// The chunk whose packets `top_sources` counts, and the merged summaries of the
-    /// earlier chunks that counted packets here (see [`Aggregator::next_chunk`]).
-    pub(crate) chunk: u32,
-    pub(crate) carried: Option<Box<TopSources>>,
 }
 
 impl Bucket {
-    /// Count one observation of traffic class `class` (see [`Class::of`]) from chunk
-    /// `chunk` of the input.
+    /// Count one observation of traffic class `class` (see [`Class::of`]).
     #[inline]
-    pub fn add(&mut self, obs: &Observation, class: Class, src_key: u128, chunk: u32) {
-        if self.chunk != chunk {
-            self.carry(chunk);
-        }
+    pub fn add(&mut self, obs: &Observation, class: Class, src_key: u128) {
         let n = obs.packets;
         if self.packets == 0 {
             self.first_ns = obs.ts_ns;
@@ -697,29 +620,6 @@ impl Bucket {
         if obs.app != AppHint::None {
             self.app.get_or_insert_with(Default::default).add(obs, n);
         }
-    }
-
-    /// Start counting the top sources of chunk `chunk`: the summary so far is set aside,
-    /// merged with those of earlier chunks as merging per-chunk buckets would have.
-    #[cold]
-    fn carry(&mut self, chunk: u32) {
-        if !self.top_sources.is_empty() {
-            let done = std::mem::take(&mut self.top_sources);
-            match &mut self.carried {
-                Some(c) => c.merge(&done),
-                None => self.carried = Some(Box::new(done)),
-            }
-        }
-        self.chunk = chunk;
-    }
-
-    /// Merge the summaries set aside by [`Bucket::carry`] with the current one.
-    fn fold(&mut self) {
-        if let Some(mut c) = self.carried.take() {
-            c.merge(&self.top_sources);
-            self.top_sources = *c;
-        }
-        self.chunk = 0;
     }
 
     /// The payload counts (zero when none arrived).
@@ -943,9 +843,6 @@ pub struct Aggregator {
     inspect: bool,
     /// Hash-sampled sources for attribution (off unless asked for).
     source_log: Option<SourceLog>,
-    /// The input chunk being counted ([`Aggregator::next_chunk`]); 0 when only whole
-    /// chunks were merged in.
-    chunk: u32,
 }
 
 impl Default for Aggregator {
@@ -965,7 +862,6 @@ impl Aggregator {
             scanners: ScannerTracker::new(),
             inspect: true,
             source_log: None,
-            chunk: 0,
         }
     }
 
@@ -988,30 +884,6 @@ impl Aggregator {
         let mut log = self.source_log.take()?;
         log.finish();
         Some(log)
-    }
-
-    /// The data that follows belongs to the next chunk of the input. One aggregator fed a
-    /// whole input chunk by chunk, calling this at each boundary, ends (after
-    /// [`Aggregator::fold_chunks`]) exactly as one aggregator per chunk merged in order
-    /// would: everything but the Space-Saving top lists merges exactly, and those are
-    /// kept per chunk and merged the same way. A single thread saves the merges (a tenth
-    /// of its time) yet reports what several threads do.
-    pub fn next_chunk(&mut self) {
-        self.chunk += 1;
-    }
-
-    /// Merge the per-chunk top lists [`Aggregator::next_chunk`] kept apart. Call once the
-    /// input is read, before reading buckets or merging.
-    pub fn fold_chunks(&mut self) {
-        if self.chunk == 0 {
-            return;
-        }
-        for (_, tl) in &mut self.timelines {
-            for (_, b) in &mut tl.seconds {
-                b.fold();
-            }
-        }
-        self.chunk = 0;
     }
 
     /// An aggregator that only counts: no fingerprint matching and no scanner tracking
@@ -1059,9 +931,8 @@ impl Aggregator {
         if let Some(log) = &mut self.source_log {
             log.observe(obs, src, dst, second);
         }
-        let chunk = self.chunk;
         let tl = self.timeline_mut(dst);
-        tl.bucket_mut(second).add(obs, class, src, chunk);
+        tl.bucket_mut(second).add(obs, class, src);
         if !inspect {
             return;
         }
@@ -1092,9 +963,7 @@ impl Aggregator {
     }
 
     /// Merge an aggregator built from the data that follows this one's.
-    pub fn merge(&mut self, mut other: Aggregator) {
-        self.fold_chunks();
-        other.fold_chunks();
+    pub fn merge(&mut self, other: Aggregator) {
         let t = &mut self.totals;
         let o = other.totals;
         t.first_ns = t.first_ns.min(o.first_ns);

@@ -457,9 +457,8 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
     let mut counts = Counts::default();
     let walked = if threads <= 1 {
         // One pass: decode each record as the walk reaches it (a second pass over the
-        // chunk would wait on memory a second time), into one aggregator told where each
-        // chunk ends: the same result as one aggregator per chunk merged in order, which
-        // is what workers give, without the merges (`Aggregator::next_chunk`).
+        // chunk would wait on memory a second time). Chunk boundaries, and so results,
+        // are the same as with workers.
         let work = std::cell::RefCell::new(ChunkWork::new(depth, u64::MAX));
         let walked = walk(
             feed,
@@ -467,12 +466,13 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
             false,
             progress,
             |item| work.borrow_mut().item(item),
-            |_job| work.borrow_mut().agg.next_chunk(),
+            |_job| {
+                let tau = log_tau(&work.borrow().agg).min(log_tau(&agg));
+                let done = work.replace(ChunkWork::new(depth, tau));
+                agg.merge(done.agg);
+                counts.merge(done.counts);
+            },
         );
-        let done = work.into_inner();
-        agg = done.agg;
-        agg.fold_chunks();
-        counts = done.counts;
         walked
     } else {
         run_parallel(

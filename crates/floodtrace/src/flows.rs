@@ -475,12 +475,6 @@ fn decode_raw_chunk(
     tau: u64,
 ) -> Sink {
     let mut sink = Sink::new(depth, tau);
-    decode_raw_into(chunk, decoder, &mut sink);
-    sink
-}
-
-/// Decode one chunk into `sink`.
-fn decode_raw_into(chunk: &RawChunk<'_>, decoder: &mut FlowDecoder, sink: &mut Sink) {
     for (i, m) in chunk.datagrams.iter().enumerate() {
         sink.counts.records += 1;
         sink.counts.ip_records += 1;
@@ -495,6 +489,7 @@ fn decode_raw_into(chunk: &RawChunk<'_>, decoder: &mut FlowDecoder, sink: &mut S
         sink.protocols
             .extend(m.protocol.or_else(|| by_version(m.data)));
     }
+    sink
 }
 
 /// Decode a raw export file chunk by chunk into `total`, on `threads` threads, telling
@@ -508,13 +503,11 @@ fn decode_raw(
     progress: &dyn Fn(u64),
 ) {
     if threads <= 1 {
-        // One sink told where chunks end: the result of merging one per chunk.
         for chunk in raw_chunks(bytes, chunk_bytes) {
-            decode_raw_into(&chunk, decoder, total);
-            total.agg.next_chunk();
+            let part = decode_raw_chunk(&chunk, decoder, depth, log_tau(&total.agg));
+            total.merge(part);
             progress(chunk.end);
         }
-        total.agg.fold_chunks();
         return;
     }
     type Job<'a> = (u64, RawChunk<'a>, FlowDecoder, u64);
@@ -638,7 +631,12 @@ pub fn analyze_flows(
             let walked = for_each_export(bytes, DefragConfig::default(), &mut |p| {
                 sink.flows.datagrams += 1;
                 if sink.flows.datagrams.is_multiple_of(4096) {
-                    progress(offsets.get(p.record as usize).copied().unwrap_or(0));
+                    progress(
+                        offsets
+                            .get(p.record as usize)
+                            .copied()
+                            .unwrap_or(bytes.len() as u64),
+                    );
                 }
                 sink.protocols.insert(p.protocol);
                 let record_offset = offsets
