@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::support::{analyze_json, data_file};
+use crate::support::{analyze_json, data_file, simulate, TempDir};
 
 const SYNFLOOD: &str = "pcap/ddos/stopddos_pkt.TCP.synflood.spoofed.pcap";
 const BACNET: &str = "pcap/ddos/stopddos_amp.UDP.bacnet.IOT.37810.pcapng";
@@ -87,6 +87,18 @@ fn cicddos_syn_is_deterministic() {
 #[test]
 fn pcapng_is_deterministic() {
     check("snmp pcapng", &[SNMP_PCAPNG], "4096");
+}
+
+/// Mirai's HTTP flood and its scanning, cut into many chunks: the fingerprint state kept per
+/// epoch (connection packets count only where a request matched) must come out the same
+/// for every thread count. An earlier single-thread shortcut, one aggregator for all
+/// chunks, counted connection packets a chunk had not yet earned, and this test caught it.
+#[test]
+fn simulated_http_flood_is_deterministic_in_small_chunks() {
+    let dir = TempDir::new("determinism-http-flood");
+    simulate("http-flood", None, dir.path());
+    let capture = [dir.path().join("capture.pcap")];
+    identical_across_threads("http-flood", Some("262144"), &capture);
 }
 
 #[test]
