@@ -16,14 +16,15 @@
 //! first). Templates never expire within a run: template and data files of one exporter are
 //! often recorded far apart.
 //!
-//! **Threads.** A raw export file is cut into chunks of whole datagrams
-//! ([`FLOW_CHUNK_BYTES`]), each decoded into its own aggregator and merged in file order, as
-//! packet captures are; the cut depends on the bytes only, so results are identical for any
-//! thread count. With several threads, this thread walks the datagrams with
-//! `FlowDecoder::learn` (templates and options data only) and hands each chunk to a worker
-//! together with a clone of the decoder as it stood at the chunk's start. Captures of
-//! export traffic (IP reassembly, carrier records) are decoded on one thread.
+//! **Threads.** Export datagrams (a raw file's messages, or a capture's extracted and
+//! reassembled UDP payloads) are cut into chunks of about [`FLOW_CHUNK_BYTES`], each decoded
+//! into its own aggregator and merged in input order, as packet captures are; the cut
+//! depends on the bytes only, so results are identical for any thread count. With several
+//! threads, this thread walks the datagrams with `FlowDecoder::learn` (templates and options
+//! data only) and hands each chunk to a worker together with a clone of the decoder as it
+//! stood at the chunk's start.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
@@ -34,8 +35,7 @@ use floodtrace_report::model::IncidentReport;
 use floodtrace_wire::capture::RecordReader;
 use floodtrace_wire::flow::extract::{for_each_export, DefragConfig};
 use floodtrace_wire::flow::{
-    FlowConfig, FlowDecoder, FlowError, FlowErrorKind, FlowEvent, FlowProtocol, RawDatagram,
-    RawDatagrams,
+    FlowConfig, FlowDecoder, FlowError, FlowErrorKind, FlowEvent, FlowProtocol, RawDatagrams,
 };
 use floodtrace_wire::link::{self, Payload};
 use floodtrace_wire::Observation;
@@ -437,83 +437,147 @@ impl Sink {
     }
 }
 
-/// Whole datagrams of a raw export file, decoded as one unit (see the module docs).
-struct RawChunk<'a> {
-    /// Datagrams before this chunk (their numbers start at `first + 1`).
-    first: u64,
-    /// File offset just past the chunk's last datagram (for progress).
+/// One export datagram to decode, and where it came from (for error locations).
+struct ExportUnit<'a> {
+    exporter: IpAddr,
+    received_ns: u64,
+    /// The datagram: borrowed from the input, or reassembled from IP fragments.
+    data: Cow<'a, [u8]>,
+    origin: Origin,
+}
+
+/// Where an [`ExportUnit`] is in its input.
+#[derive(Clone, Copy)]
+enum Origin {
+    /// A message of a raw export file: its number (from 1) and file offset.
+    Raw {
+        number: u64,
+        offset: usize,
+        protocol: Option<FlowProtocol>,
+    },
+    /// A datagram of an export capture: the capture record that completed it (number from
+    /// 1, file offset).
+    Capture {
+        record: u64,
+        offset: u64,
+        protocol: FlowProtocol,
+    },
+}
+
+/// Consecutive export datagrams decoded as one unit (see the module docs).
+struct ExportChunk<'a> {
+    units: Vec<ExportUnit<'a>>,
+    /// Input offset reached at the chunk's end (for progress).
     end: u64,
-    datagrams: Vec<RawDatagram<'a>>,
 }
 
-/// Cut a raw export file into chunks of whole datagrams of about `chunk_bytes`.
-fn raw_chunks(bytes: &[u8], chunk_bytes: u64) -> impl Iterator<Item = RawChunk<'_>> {
+/// Cut a raw export file into chunks of whole datagrams of about `chunk_bytes`, handing
+/// each to `dispatch` in file order.
+fn raw_chunks<'a>(bytes: &'a [u8], chunk_bytes: u64, dispatch: &mut dyn FnMut(ExportChunk<'a>)) {
     let mut all = RawDatagrams::new(bytes).peekable();
-    let mut first = 0u64;
-    std::iter::from_fn(move || {
-        let start = all.peek()?.offset;
-        let mut datagrams = Vec::new();
+    let mut number = 0u64;
+    while let Some(start) = all.peek().map(|m| m.offset) {
+        let mut units = Vec::new();
+        let mut end = start;
         while let Some(m) = all.next_if(|m| ((m.offset - start) as u64) < chunk_bytes) {
-            datagrams.push(m);
+            number += 1;
+            end = m.offset + m.data.len();
+            units.push(ExportUnit {
+                exporter: RAW_EXPORTER,
+                received_ns: 0,
+                data: Cow::Borrowed(m.data),
+                origin: Origin::Raw {
+                    number,
+                    offset: m.offset,
+                    protocol: m.protocol.or_else(|| by_version(m.data)),
+                },
+            });
         }
-        let end = datagrams.last().map_or(start, |m| m.offset + m.data.len()) as u64;
-        let chunk = RawChunk {
-            first,
-            end,
-            datagrams,
-        };
-        first += chunk.datagrams.len() as u64;
-        Some(chunk)
-    })
+        dispatch(ExportChunk {
+            units,
+            end: end as u64,
+        });
+    }
 }
 
-/// Decode one chunk with `decoder` (in the state the file's earlier datagrams left it).
-fn decode_raw_chunk(
-    chunk: &RawChunk<'_>,
+/// Decode one chunk with `decoder` (in the state the input's earlier datagrams left it).
+fn decode_chunk(
+    chunk: &ExportChunk<'_>,
     decoder: &mut FlowDecoder,
     depth: Depth,
     tau: u64,
 ) -> Sink {
     let mut sink = Sink::new(depth, tau);
-    for (i, m) in chunk.datagrams.iter().enumerate() {
-        sink.counts.records += 1;
-        sink.counts.ip_records += 1;
-        sink.counts.wire_bytes += m.data.len() as u64;
+    for u in &chunk.units {
         sink.flows.datagrams += 1;
-        let n = chunk.first + i as u64 + 1;
-        let locate = |e: &FlowError| {
-            let off = (m.offset + e.offset) as u64;
-            (off, n, format!("datagram {n} at offset {:#x}", m.offset))
-        };
-        decoder.decode(RAW_EXPORTER, 0, m.data, &mut |ev| sink.event(ev, &locate));
-        sink.protocols
-            .extend(m.protocol.or_else(|| by_version(m.data)));
+        let data: &[u8] = &u.data;
+        match u.origin {
+            Origin::Raw {
+                number,
+                offset,
+                protocol,
+            } => {
+                // A raw file's messages are its records.
+                sink.counts.records += 1;
+                sink.counts.ip_records += 1;
+                sink.counts.wire_bytes += data.len() as u64;
+                sink.protocols.extend(protocol);
+                let locate = |e: &FlowError| {
+                    let off = (offset + e.offset) as u64;
+                    (
+                        off,
+                        number,
+                        format!("datagram {number} at offset {offset:#x}"),
+                    )
+                };
+                decoder.decode(u.exporter, u.received_ns, data, &mut |ev| {
+                    sink.event(ev, &locate)
+                });
+            }
+            Origin::Capture {
+                record,
+                offset,
+                protocol,
+            } => {
+                sink.protocols.insert(protocol);
+                let locate = |_: &FlowError| {
+                    (
+                        offset,
+                        record,
+                        format!("record {record} at offset {offset:#x}"),
+                    )
+                };
+                decoder.decode(u.exporter, u.received_ns, data, &mut |ev| {
+                    sink.event(ev, &locate)
+                });
+            }
+        }
     }
     sink
 }
 
-/// Decode a raw export file chunk by chunk into `total`, on `threads` threads, telling
-/// `progress` how far the merged chunks reach.
-fn decode_raw(
-    bytes: &[u8],
+/// Decode the chunks `produce` hands over (in input order) into `total`, on `threads`
+/// threads, telling `progress` how far the merged chunks reach; returns what `produce`
+/// returns.
+fn decode_chunks<'a, R>(
+    produce: impl FnOnce(&mut dyn FnMut(ExportChunk<'a>)) -> R,
     decoder: &mut FlowDecoder,
     depth: Depth,
-    (threads, chunk_bytes): (usize, u64),
+    threads: usize,
     total: &mut Sink,
     progress: &dyn Fn(u64),
-) {
+) -> R {
     if threads <= 1 {
-        for chunk in raw_chunks(bytes, chunk_bytes) {
-            let part = decode_raw_chunk(&chunk, decoder, depth, log_tau(&total.agg));
+        return produce(&mut |chunk| {
+            let part = decode_chunk(&chunk, decoder, depth, log_tau(&total.agg));
             total.merge(part);
             progress(chunk.end);
-        }
-        return;
+        });
     }
-    type Job<'a> = (u64, RawChunk<'a>, FlowDecoder, u64);
+    type Job<'a> = (u64, ExportChunk<'a>, FlowDecoder, u64);
     std::thread::scope(|scope| {
         // Two queued chunks per worker keep them fed; each holds a decoder clone.
-        let (job_tx, job_rx) = mpsc::sync_channel::<Job<'_>>(threads * 2);
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job<'a>>(threads * 2);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (res_tx, res_rx) = mpsc::channel::<(u64, u64, Sink)>();
         for _ in 0..threads {
@@ -527,14 +591,14 @@ fn decode_raw(
                 let Ok((index, chunk, mut decoder, tau)) = job else {
                     return;
                 };
-                let part = decode_raw_chunk(&chunk, &mut decoder, depth, tau);
+                let part = decode_chunk(&chunk, &mut decoder, depth, tau);
                 if res_tx.send((index, chunk.end, part)).is_err() {
                     return;
                 }
             });
         }
         drop(res_tx);
-        // Results arrive in any order; merge them strictly in file order.
+        // Results arrive in any order; merge them strictly in input order.
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
         let mut absorb = |index: u64, end: u64, part: Sink, total: &mut Sink| {
@@ -545,32 +609,38 @@ fn decode_raw(
                 next += 1;
             }
         };
-        for (index, chunk) in raw_chunks(bytes, chunk_bytes).enumerate() {
+        let mut index = 0u64;
+        let produced = produce(&mut |chunk| {
             let start_state = decoder.clone();
-            for m in &chunk.datagrams {
-                decoder.learn(RAW_EXPORTER, 0, m.data);
+            for u in &chunk.units {
+                decoder.learn(u.exporter, u.received_ns, &u.data);
             }
             let tau = log_tau(&total.agg);
-            if job_tx
-                .send((index as u64, chunk, start_state, tau))
-                .is_err()
-            {
-                break;
+            if job_tx.send((index, chunk, start_state, tau)).is_ok() {
+                index += 1;
             }
             while let Ok((i, end, part)) = res_rx.try_recv() {
                 absorb(i, end, part, total);
             }
-        }
+        });
         drop(job_tx);
         for (i, end, part) in res_rx {
             absorb(i, end, part, total);
         }
-    });
+        produced
+    })
+}
+
+/// Where `part` lies inside `whole`, when it is a slice of it.
+fn offset_in(whole: &[u8], part: &[u8]) -> Option<usize> {
+    let (w, p) = (whole.as_ptr() as usize, part.as_ptr() as usize);
+    let off = p.checked_sub(w)?;
+    (off + part.len() <= whole.len()).then_some(off)
 }
 
 /// Decode one flow input (`bytes` is the whole file) with the run's template state.
-pub fn analyze_flows(
-    bytes: &[u8],
+pub fn analyze_flows<'a>(
+    bytes: &'a [u8],
     kind: FlowInput,
     run: &mut FlowRun,
     depth: Depth,
@@ -583,11 +653,11 @@ pub fn analyze_flows(
     let mut complete = true;
     let container = match kind {
         FlowInput::Raw => {
-            decode_raw(
-                bytes,
+            decode_chunks(
+                |dispatch| raw_chunks(bytes, chunk_bytes, dispatch),
                 decoder,
                 depth,
-                (threads, chunk_bytes),
+                threads,
                 &mut sink,
                 progress,
             );
@@ -628,32 +698,52 @@ pub fn analyze_flows(
                     complete = false;
                 }
             }
-            let walked = for_each_export(bytes, DefragConfig::default(), &mut |p| {
-                sink.flows.datagrams += 1;
-                if sink.flows.datagrams.is_multiple_of(4096) {
-                    progress(
-                        offsets
+            // Export datagrams, cut into chunks of about `chunk_bytes` of payload.
+            let offsets = &offsets;
+            let produce = |dispatch: &mut dyn FnMut(ExportChunk<'a>)| {
+                let mut units = Vec::new();
+                let mut held = 0u64;
+                let walked = for_each_export(bytes, DefragConfig::default(), &mut |p| {
+                    let offset = offsets
+                        .get(p.record.saturating_sub(1) as usize)
+                        .copied()
+                        .unwrap_or(0);
+                    let data = match offset_in(bytes, p.payload) {
+                        Some(at) => Cow::Borrowed(&bytes[at..at + p.payload.len()]),
+                        None => Cow::Owned(p.payload.to_vec()),
+                    };
+                    held += data.len() as u64;
+                    units.push(ExportUnit {
+                        exporter: p.exporter,
+                        received_ns: p.ts_ns,
+                        data,
+                        origin: Origin::Capture {
+                            record: p.record,
+                            offset,
+                            protocol: p.protocol,
+                        },
+                    });
+                    if held >= chunk_bytes {
+                        let end = offsets
                             .get(p.record as usize)
                             .copied()
-                            .unwrap_or(bytes.len() as u64),
-                    );
-                }
-                sink.protocols.insert(p.protocol);
-                let record_offset = offsets
-                    .get(p.record.saturating_sub(1) as usize)
-                    .copied()
-                    .unwrap_or(0);
-                let locate = |_: &FlowError| {
-                    (
-                        record_offset,
-                        p.record,
-                        format!("record {} at offset {record_offset:#x}", p.record),
-                    )
-                };
-                decoder.decode(p.exporter, p.ts_ns, p.payload, &mut |ev| {
-                    sink.event(ev, &locate)
+                            .unwrap_or(bytes.len() as u64);
+                        dispatch(ExportChunk {
+                            units: std::mem::take(&mut units),
+                            end,
+                        });
+                        held = 0;
+                    }
                 });
-            });
+                if !units.is_empty() {
+                    dispatch(ExportChunk {
+                        units,
+                        end: bytes.len() as u64,
+                    });
+                }
+                walked
+            };
+            let walked = decode_chunks(produce, decoder, depth, threads, &mut sink, progress);
             if let Ok(stats) = walked {
                 if stats.fragments_dropped > 0 {
                     sink.counts

@@ -494,6 +494,55 @@ fn raw_exports_give_one_report_on_any_thread_count() {
     assert_eq!(small_one, report(&["-j", "3", "--chunk-bytes", "4096"]));
 }
 
+/// Export captures are decoded in chunks on several threads too: the simulator's three
+/// export captures and pmacct's sampling-option and template-reload captures (cut into
+/// 4 KiB chunks, so templates, options data and their data sets fall in different chunks)
+/// give byte-identical reports at 1, 2 and 4 threads, and every count of the default
+/// chunking.
+#[test]
+fn export_captures_give_one_report_on_any_thread_count() {
+    let dir = TempDir::new("flows-capture-threads");
+    simulate("x-outage", None, dir.path());
+    let mut files: Vec<PathBuf> = [
+        "flows-netflow_v9.pcap",
+        "flows-ipfix.pcap",
+        "flows-sflow5.pcap",
+    ]
+    .iter()
+    .map(|f| dir.path().join(f))
+    .collect();
+    files.push(flow_file(
+        "ipfix/pmacct_104-IPFIXv10-IPv6-CISCO-sampling_option.pcap",
+    ));
+    files.push(flow_file(
+        "ipfix/pmacct_112-IPFIXv10-CISCO-options-map-reassignment.pcap",
+    ));
+    files.push(flow_file(
+        "netflow9/pmacct_102-NFv9-CISCO-f2rd-pretag-sampling-reload.pcap",
+    ));
+    for file in &files {
+        let report = |extra: &[&str]| {
+            let r = analyze_json(extra, &[file]);
+            let code = r.code;
+            (code, without_paths(r.json()))
+        };
+        let one = report(&["-j", "1", "--chunk-bytes", "4096"]);
+        assert!(
+            u64_at(input(&one.1, 0), "flow_records") > 0,
+            "{}",
+            file.display()
+        );
+        for threads in ["2", "4"] {
+            let other = report(&["-j", threads, "--chunk-bytes", "4096"]);
+            assert_eq!(other, one, "{} with {threads} threads", file.display());
+        }
+        let default = report(&["-j", "2"]);
+        assert_eq!(default.0, one.0, "{}", file.display());
+        assert_eq!(default.1["inputs"], one.1["inputs"], "{}", file.display());
+        assert_eq!(default.1["totals"], one.1["totals"], "{}", file.display());
+    }
+}
+
 /// A packet capture next to an export capture keeps its packet path: its format is plain
 /// `pcap`, no flow records, no sampled incidents.
 #[test]
