@@ -619,6 +619,13 @@ fn decode_chunks<'a, R>(
             if job_tx.send((index, chunk, start_state, tau)).is_ok() {
                 index += 1;
             }
+            if index == 1 {
+                // Wait for the first chunk: its source-log threshold lets the next ones
+                // skip logging what they would drop again.
+                if let Ok((i, end, part)) = res_rx.recv() {
+                    absorb(i, end, part, total);
+                }
+            }
             while let Ok((i, end, part)) = res_rx.try_recv() {
                 absorb(i, end, part, total);
             }
