@@ -100,6 +100,12 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let chunk_bytes = args.chunk_bytes.max(4096);
+    // Loading the geo data takes tens of milliseconds (the ASN table is 10 MB): with
+    // threads to spare it loads while the inputs are read. One thread keeps to one.
+    let geo_early = (threads > 1 && !args.no_attribution && !args.no_detect).then(|| {
+        let explicit = args.geo.clone();
+        std::thread::spawn(move || attribution::GeoData::load(explicit.as_deref()))
+    });
     let depth = analyze::Depth {
         inspect: !args.no_detect,
         source_log: !args.no_detect && !args.no_attribution && !args.no_source_log,
@@ -302,7 +308,12 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let geo = if args.no_attribution || (incidents.is_empty() && claims.is_empty()) {
         attribution::GeoData::none()
     } else {
-        attribution::GeoData::load(args.geo.as_deref())
+        match geo_early {
+            Some(loading) => loading
+                .join()
+                .unwrap_or_else(|_| attribution::GeoData::load(args.geo.as_deref())),
+            None => attribution::GeoData::load(args.geo.as_deref()),
+        }
     };
     if let Some(m) = &geo.missing {
         eprintln!("floodtrace: countries and ASNs are not reported: {m}");
