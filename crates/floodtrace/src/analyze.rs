@@ -226,11 +226,7 @@ impl ChunkWork {
             } else {
                 PeekMode::Never
             },
-            obs: Observation::new(
-                0,
-                std::net::Ipv4Addr::UNSPECIFIED.into(),
-                std::net::Ipv4Addr::UNSPECIFIED.into(),
-            ),
+            obs: Observation::default(),
         }
     }
 

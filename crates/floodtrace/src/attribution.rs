@@ -215,11 +215,7 @@ pub fn collect_samples(
                             return c;
                         };
                         // Decoded in place, record after record.
-                        let mut obs = floodtrace_wire::Observation::new(
-                            0,
-                            std::net::Ipv4Addr::UNSPECIFIED.into(),
-                            std::net::Ipv4Addr::UNSPECIFIED.into(),
-                        );
+                        let mut obs = floodtrace_wire::Observation::default();
                         while let Some(item) = reader.next() {
                             let rec = match item {
                                 Ok(r) => r,

@@ -45,13 +45,10 @@ mod v6 {
 /// frame, or a total length shorter than the header.
 #[inline]
 pub fn observe_ipv4(data: &[u8], at: usize, ts_ns: u64) -> Result<(Observation, L4), DecodeError> {
-    let mut obs = Observation::new(ts_ns, UNSPECIFIED_V4, UNSPECIFIED_V4);
+    let mut obs = Observation::default();
     let l4 = observe_ipv4_into(data, at, ts_ns, &mut obs)?;
     Ok((obs, l4))
 }
-
-/// The unspecified IPv4 address, as an `IpAddr`.
-const UNSPECIFIED_V4: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
 /// [`observe_ipv4`] writing into `obs` (every field is set): the hot path builds the
 /// observation where it is used instead of copying it out twice.

@@ -154,6 +154,15 @@ pub struct Observation {
     pub app: peek::AppHint,
 }
 
+/// A placeholder: time 0, both addresses `0.0.0.0`, every other field as in
+/// [`Observation::new`]. What the in-place decoders (`observe_frame_into`) start from.
+impl Default for Observation {
+    fn default() -> Self {
+        let unspecified = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        Observation::new(0, unspecified, unspecified)
+    }
+}
+
 impl Observation {
     /// An observation with addresses set and every other field zero / default.
     pub fn new(ts_ns: u64, src: IpAddr, dst: IpAddr) -> Self {
@@ -234,11 +243,7 @@ pub fn observe_frame_with(
     wire_len: u32,
     peek: impl Into<peek::PeekMode>,
 ) -> Result<Frame, DecodeError> {
-    let mut obs = Observation::new(
-        ts_ns,
-        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-    );
+    let mut obs = Observation::default();
     Ok(
         match observe_frame_into(link_type, data, ts_ns, wire_len, peek.into(), &mut obs)? {
             None => Frame::Ip(obs),
