@@ -54,8 +54,8 @@ pub const RAW_EXPORTER: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 /// Most distinct sampling rates remembered per destination.
 const RATES_PER_DESTINATION: usize = 4;
 
-/// Bytes of a raw export file per chunk (at most; `analyze --chunk-bytes` may ask for
-/// less). Far smaller than a capture's chunks: a flow file is a few hundred MB where a
+/// Bytes of export datagrams per chunk (at most; `analyze --chunk-bytes` may ask for less).
+/// Far smaller than a packet capture's chunks: a flow file is a few hundred MB where a
 /// capture is GBs, and a few dozen chunks keep two or more workers evenly busy.
 pub const FLOW_CHUNK_BYTES: u64 = 8 << 20;
 
@@ -89,9 +89,9 @@ pub struct FlowCounts {
 pub struct FlowRun {
     decoder: FlowDecoder,
     dst_rates: RateMap,
-    /// Threads for raw export files (1 unless [`FlowRun::set_threads`] said otherwise).
+    /// Threads for flow inputs (1 unless [`FlowRun::set_threads`] said otherwise).
     threads: usize,
-    /// Chunk size for raw export files.
+    /// Chunk size for flow inputs.
     chunk_bytes: u64,
 }
 
@@ -119,8 +119,8 @@ impl FlowRun {
         }
     }
 
-    /// Decode raw export files on `threads` threads, in chunks of at most `chunk_bytes`
-    /// (capped at [`FLOW_CHUNK_BYTES`]). Neither changes the results.
+    /// Decode flow inputs on `threads` threads, in chunks of at most `chunk_bytes` (capped
+    /// at [`FLOW_CHUNK_BYTES`]). The thread count does not change the results.
     pub fn set_threads(&mut self, threads: usize, chunk_bytes: u64) {
         self.threads = threads.max(1);
         self.chunk_bytes = chunk_bytes.clamp(1, FLOW_CHUNK_BYTES);
@@ -464,6 +464,25 @@ enum Origin {
     },
 }
 
+impl Origin {
+    /// Where an error `e` of this datagram is: (input offset, record or datagram number,
+    /// description).
+    fn locate(self, e: &FlowError) -> (u64, u64, String) {
+        match self {
+            Origin::Raw { number, offset, .. } => (
+                (offset + e.offset) as u64,
+                number,
+                format!("datagram {number} at offset {offset:#x}"),
+            ),
+            Origin::Capture { record, offset, .. } => (
+                offset,
+                record,
+                format!("record {record} at offset {offset:#x}"),
+            ),
+        }
+    }
+}
+
 /// Consecutive export datagrams decoded as one unit (see the module docs).
 struct ExportChunk<'a> {
     units: Vec<ExportUnit<'a>>,
@@ -512,46 +531,21 @@ fn decode_chunk(
         sink.flows.datagrams += 1;
         let data: &[u8] = &u.data;
         match u.origin {
-            Origin::Raw {
-                number,
-                offset,
-                protocol,
-            } => {
+            Origin::Raw { protocol, .. } => {
                 // A raw file's messages are its records.
                 sink.counts.records += 1;
                 sink.counts.ip_records += 1;
                 sink.counts.wire_bytes += data.len() as u64;
                 sink.protocols.extend(protocol);
-                let locate = |e: &FlowError| {
-                    let off = (offset + e.offset) as u64;
-                    (
-                        off,
-                        number,
-                        format!("datagram {number} at offset {offset:#x}"),
-                    )
-                };
-                decoder.decode(u.exporter, u.received_ns, data, &mut |ev| {
-                    sink.event(ev, &locate)
-                });
             }
-            Origin::Capture {
-                record,
-                offset,
-                protocol,
-            } => {
+            Origin::Capture { protocol, .. } => {
                 sink.protocols.insert(protocol);
-                let locate = |_: &FlowError| {
-                    (
-                        offset,
-                        record,
-                        format!("record {record} at offset {offset:#x}"),
-                    )
-                };
-                decoder.decode(u.exporter, u.received_ns, data, &mut |ev| {
-                    sink.event(ev, &locate)
-                });
             }
         }
+        let locate = |e: &FlowError| u.origin.locate(e);
+        decoder.decode(u.exporter, u.received_ns, data, &mut |ev| {
+            sink.event(ev, &locate)
+        });
     }
     sink
 }

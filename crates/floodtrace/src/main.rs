@@ -151,10 +151,11 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                         Ok(flow_outcome) => flow_outcome,
                         Err(Input::Mapped(map)) => {
                             let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
-                            // Slot workers read the file with pread (see analyze_mapped_pcap).
-                            let file = std::fs::File::open(path).ok();
                             let speculative = (threads > 1 && !args.no_speculative_walk)
                                 .then(|| {
+                                    // Slot workers read the file with pread (see
+                                    // analyze_mapped_pcap).
+                                    let file = std::fs::File::open(path).ok();
                                     analyze::analyze_mapped_pcap(
                                         bytes,
                                         file.as_ref(),
