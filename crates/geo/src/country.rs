@@ -109,6 +109,27 @@ fn walk(reader: &Reader<Vec<u8>>, path: &Path, cidr: &str, w: &mut Walk) -> Resu
     Ok(())
 }
 
+/// The `(range start, country)` rows of one cached table: each a `key_len`-byte start and a
+/// 2-byte value. `None` unless the starts partition the address space (0 first, strictly
+/// increasing), so a damaged cache is walked again rather than trusted.
+fn cached_ranges<K: Copy + Ord + Default>(
+    raw: &[u8],
+    key_len: usize,
+    key: impl Fn(&[u8]) -> Option<K>,
+) -> Option<(Vec<K>, Vec<u16>)> {
+    let rows = raw.chunks_exact(key_len + 2);
+    let (mut starts, mut values) = (
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+    );
+    for r in rows {
+        starts.push(key(&r[..key_len])?);
+        values.push(u16::from_le_bytes(r[key_len..].try_into().ok()?));
+    }
+    let partition = starts.first() == Some(&K::default()) && starts.windows(2).all(|w| w[0] < w[1]);
+    partition.then_some((starts, values))
+}
+
 impl CountryDb {
     /// Read every IPv4 network (and IPv6 global unicast network) of the `.mmdb` at `path`.
     ///
@@ -252,23 +273,14 @@ impl CountryDb {
             return None;
         }
         let n4 = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
-        let raw4 = take(n4.checked_mul(6)?)?;
-        let (mut s4, mut v4) = (Vec::with_capacity(n4), Vec::with_capacity(n4));
-        for r in raw4.chunks_exact(6) {
-            s4.push(u32::from_le_bytes(r[..4].try_into().ok()?));
-            v4.push(u16::from_le_bytes(r[4..].try_into().ok()?));
-        }
+        let (s4, v4) = cached_ranges(take(n4.checked_mul(6)?)?, 4, |k| {
+            Some(u32::from_le_bytes(k.try_into().ok()?))
+        })?;
         let n6 = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
-        let raw6 = take(n6.checked_mul(18)?)?;
-        let (mut s6, mut v6) = (Vec::with_capacity(n6), Vec::with_capacity(n6));
-        for r in raw6.chunks_exact(18) {
-            s6.push(u128::from_le_bytes(r[..16].try_into().ok()?));
-            v6.push(u16::from_le_bytes(r[16..].try_into().ok()?));
-        }
-        // A partition: starts at 0, strictly increasing.
-        let ok4 = s4.first() == Some(&0) && s4.windows(2).all(|w| w[0] < w[1]);
-        let ok6 = s6.first() == Some(&0) && s6.windows(2).all(|w| w[0] < w[1]);
-        if !ok4 || !ok6 || at != b.len() {
+        let (s6, v6) = cached_ranges(take(n6.checked_mul(18)?)?, 16, |k| {
+            Some(u128::from_le_bytes(k.try_into().ok()?))
+        })?;
+        if at != b.len() {
             return None;
         }
         Some(CountryDb {
