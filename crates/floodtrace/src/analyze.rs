@@ -7,7 +7,7 @@
 //! report, byte for byte. One thread walks record headers to find cut points (cheap: a few
 //! bytes per record) while workers decode and aggregate whole chunks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -513,6 +513,34 @@ impl Chunk<'_> {
 
 type ChunkResult = (u64, Aggregator, Counts);
 
+/// Results of numbered jobs that arrive in any order, handed on strictly in job order (how
+/// chunk results are merged, so that they merge as one thread would).
+pub struct InOrder<T> {
+    pending: BTreeMap<u64, T>,
+    next: u64,
+}
+
+impl<T> Default for InOrder<T> {
+    fn default() -> Self {
+        InOrder {
+            pending: BTreeMap::new(),
+            next: 0,
+        }
+    }
+}
+
+impl<T> InOrder<T> {
+    /// Take job `index`'s result; yields `(index, result)` of every job now due, in order.
+    pub fn push(&mut self, index: u64, result: T) -> impl Iterator<Item = (u64, T)> + '_ {
+        self.pending.insert(index, result);
+        std::iter::from_fn(move || {
+            let due = self.pending.remove(&self.next)?;
+            self.next += 1;
+            Some((self.next - 1, due))
+        })
+    }
+}
+
 /// `threads - 1` workers decode chunks from a queue; this thread walks the capture to cut
 /// chunks and merges results in file order. When the queue is full it decodes the next
 /// chunk itself, in the same pass as the walk, so every core stays busy. Which thread
@@ -560,14 +588,11 @@ fn run_parallel<'m, F: Feed<'m>>(
         }
         drop(res_tx);
         // Results arrive in any order; merge them strictly in chunk order.
-        let mut pending: HashMap<u64, (Aggregator, Counts)> = HashMap::new();
-        let mut next = 0u64;
+        let mut order = InOrder::default();
         let mut absorb = |r: ChunkResult| {
-            pending.insert(r.0, (r.1, r.2));
-            while let Some((a, c)) = pending.remove(&next) {
+            for (_, (a, c)) in order.push(r.0, (r.1, r.2)) {
                 agg.merge(a);
                 counts.merge(c);
-                next += 1;
             }
             tau.store(log_tau(agg), Ordering::Relaxed);
         };
@@ -834,12 +859,10 @@ pub fn analyze_mapped_pcap(
             });
         }
         drop(tx);
-        let mut pending: HashMap<u64, Option<SlotResult>> = HashMap::new();
-        let mut next = 0u64;
+        let mut order = InOrder::default();
         let mut expected_start = data_start;
         for (j, r) in rx.iter() {
-            pending.insert(j, r);
-            while let Some(r) = pending.remove(&next) {
+            for (next, r) in order.push(j, r) {
                 if stopped.is_none() {
                     let accepted = r.filter(|r| {
                         r.start == expected_start
@@ -871,8 +894,7 @@ pub fn analyze_mapped_pcap(
                     }
                     progress(expected_start);
                 }
-                next += 1;
-                merged_upto.store(next, Ordering::Release);
+                merged_upto.store(next + 1, Ordering::Release);
             }
         }
     });

@@ -25,7 +25,7 @@
 //! stood at the chunk's start.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{mpsc, Arc, Mutex};
@@ -40,7 +40,7 @@ use floodtrace_wire::flow::{
 use floodtrace_wire::link::{self, Payload};
 use floodtrace_wire::Observation;
 
-use crate::analyze::{log_tau, Counts, Depth, InputOutcome, Stop};
+use crate::analyze::{log_tau, Counts, Depth, InOrder, InputOutcome, Stop};
 use crate::sources::file::{Feed, StreamFeed};
 use crate::sources::{open_input, FileAccess, Input};
 
@@ -593,14 +593,11 @@ fn decode_chunks<'a, R>(
         }
         drop(res_tx);
         // Results arrive in any order; merge them strictly in input order.
-        let mut pending = BTreeMap::new();
-        let mut next = 0u64;
+        let mut order = InOrder::default();
         let mut absorb = |index: u64, end: u64, part: Sink, total: &mut Sink| {
-            pending.insert(index, (end, part));
-            while let Some((end, part)) = pending.remove(&next) {
+            for (_, (end, part)) in order.push(index, (end, part)) {
                 total.merge(part);
                 progress(end);
-                next += 1;
             }
         };
         let mut index = 0u64;
