@@ -879,6 +879,14 @@ impl Aggregator {
         self.source_log.as_ref()
     }
 
+    /// Compact the source log (when kept) into the order merges read: a worker calls
+    /// this at the end of its chunk so that the thread merging every chunk does not.
+    pub fn compact_source_log(&mut self) {
+        if let Some(log) = &mut self.source_log {
+            log.compact_now();
+        }
+    }
+
     /// Take the source log out, in canonical form.
     pub fn take_source_log(&mut self) -> Option<SourceLog> {
         let mut log = self.source_log.take()?;
@@ -970,7 +978,7 @@ impl Aggregator {
         t.last_ns = t.last_ns.max(o.last_ns);
         self.scanners.merge(&other.scanners);
         match (&mut self.source_log, other.source_log) {
-            (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs @ Some(_)) => *mine = theirs,
             _ => {}
         }

@@ -280,6 +280,7 @@ fn process_chunk(
             break;
         }
     }
+    work.agg.compact_source_log();
     work
 }
 
@@ -669,6 +670,7 @@ fn decode_range(
         Until::Done(stop) => stop,
         Until::NeedMore => None,
     };
+    work.agg.compact_source_log();
     SlotResult {
         start,
         end: reader.offset(),
@@ -768,6 +770,7 @@ fn decode_range_read(
         at = reader.pos();
         records = reader.records();
         if let Until::Done(stop) = until {
+            work.agg.compact_source_log();
             return Some(SlotResult {
                 start,
                 end: reader.offset(),

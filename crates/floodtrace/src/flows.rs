@@ -547,6 +547,7 @@ fn decode_chunk(
             sink.event(ev, &locate)
         });
     }
+    sink.agg.compact_source_log();
     sink
 }
 

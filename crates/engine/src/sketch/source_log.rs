@@ -27,7 +27,8 @@
 //! not log everything again before it learns the rate).
 //!
 //! Memory: at most `1.5 × budget` entries of 96 bytes (compaction runs when the buffer
-//! reaches that). An incident whose sampled sources fall short (a long attack
+//! reaches that); a log that others are merged into also keeps the buffer of its last
+//! merge for the next one. An incident whose sampled sources fall short (a long attack
 //! by a persistent botnet, where every bot fills a key per second) is attributed by a
 //! second, targeted pass as before; see ARCHITECTURE.md (l).
 
@@ -76,6 +77,9 @@ pub struct SourceLog {
     /// prefix, and sorting 16-byte `(hash, index)` pairs instead of 96-byte entries made
     /// compaction several times cheaper.
     by_key: bool,
+    /// The buffer the previous merge read, kept for the next merge to write into: a fresh
+    /// 12 MiB buffer per merge doubled the page faults of a run.
+    spare: Vec<LogEntry>,
 }
 
 impl PartialEq for SourceLog {
@@ -102,6 +106,7 @@ impl SourceLog {
             entries: Vec::new(),
             sorted: 0,
             by_key: false,
+            spare: Vec::new(),
         }
     }
 
@@ -246,26 +251,84 @@ impl SourceLog {
         self.sorted = self.entries.len();
     }
 
+    /// Sort the log into the `(hash, key)` order merges read, folding duplicates and
+    /// lowering the threshold while over budget. [`SourceLog::merge`] does this to both
+    /// logs; a worker that calls it on its part first takes that work off the merging
+    /// thread.
+    pub fn compact_now(&mut self) {
+        self.compact();
+    }
+
     /// Add the log of another part of the same input.
-    pub fn merge(&mut self, other: &SourceLog) {
-        if other.tau < self.tau {
-            self.tau = other.tau;
-            let tau = self.tau;
-            self.entries.retain(|e| e.hash <= tau);
-            // Where the sorted prefix now ends is not tracked: sort it all again.
-            self.sorted = 0;
-        }
-        for e in &other.entries {
-            // The threshold may fall during the loop (a compaction): test each entry
-            // against the current one.
-            if e.hash <= self.tau {
-                self.push(*e);
+    ///
+    /// Both logs are compacted, then merged in one linear pass over their `(hash, key)`
+    /// order: the merge stops at the first key past the budget, and the threshold halves
+    /// until it is below that key's hash, which is where pushing every entry and
+    /// compacting would have left it. (Pushing re-sorted up to 1.5 × budget entries per
+    /// merge, serially on the thread that merges every chunk.)
+    pub fn merge(&mut self, mut other: SourceLog) {
+        self.compact();
+        other.compact();
+        let mut tau = self.tau.min(other.tau);
+        let (mut a, b) = (std::mem::take(&mut self.entries), other.entries);
+        let mut out = std::mem::take(&mut self.spare);
+        out.clear();
+        out.reserve((a.len() + b.len()).min(self.budget + 1));
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let next = match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) => match (x.hash, x.key()).cmp(&(y.hash, y.key())) {
+                    std::cmp::Ordering::Less => {
+                        i += 1;
+                        *x
+                    }
+                    std::cmp::Ordering::Greater => {
+                        j += 1;
+                        *y
+                    }
+                    std::cmp::Ordering::Equal => {
+                        i += 1;
+                        j += 1;
+                        let mut e = *x;
+                        e.stats.merge(&y.stats);
+                        e
+                    }
+                },
+                (Some(x), None) => {
+                    i += 1;
+                    *x
+                }
+                (None, Some(y)) => {
+                    j += 1;
+                    *y
+                }
+                (None, None) => break,
+            };
+            // Hash order: everything after `next` is above the threshold too.
+            if next.hash > tau {
+                break;
             }
+            if out.len() == self.budget {
+                // `next` would be key budget + 1.
+                while tau >= next.hash && tau > 0 {
+                    tau >>= 1;
+                }
+                let keep = out.partition_point(|e: &LogEntry| e.hash <= tau);
+                out.truncate(keep);
+                break;
+            }
+            out.push(next);
         }
+        a.clear();
+        self.spare = a;
+        self.tau = tau;
+        self.sorted = out.len();
+        self.entries = out;
     }
 
     /// Bring the log to its canonical form (sorted by key, distinct, within budget).
     pub fn finish(&mut self) {
+        self.spare = Vec::new();
         if self.by_key && self.sorted == self.entries.len() {
             return;
         }
@@ -283,7 +346,7 @@ impl SourceLog {
 
     /// Bytes held.
     pub fn memory_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<LogEntry>()
+        (self.entries.capacity() + self.spare.capacity()) * std::mem::size_of::<LogEntry>()
     }
 }
 
@@ -369,7 +432,7 @@ mod tests {
                 // Each part starts from the threshold reached so far.
                 let mut p = SourceLog::with_tau(4096, merged.tau());
                 feed(&mut p, chunk);
-                merged.merge(&p);
+                merged.merge(p);
             }
             merged.finish();
             assert_eq!(merged.tau(), one.tau(), "{parts} parts");
