@@ -9,9 +9,9 @@
 //! Memory is bounded by the number of (destination, second) buckets, never by sources:
 //! sources only enter sketches of fixed maximum size.
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
+
+use hashbrown::HashTable;
 
 use floodtrace_wire::observe::{Encap, Fragment, Observation, Origin};
 use floodtrace_wire::peek::{AppHint, LabelClass, REFLECTION_SOURCE_PORTS};
@@ -780,27 +780,6 @@ impl Timeline {
     }
 }
 
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<AddrHasher>>;
-
-/// A hasher for `u128` address keys (the std SipHash is several times slower here, and
-/// keys are not attacker-chosen beyond what the mix below absorbs).
-#[derive(Default)]
-pub struct AddrHasher(u64);
-
-impl std::hash::Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_u128(&mut self, k: u128) {
-        self.0 = crate::sketch::hash128(k, 0x243f_6a88_85a3_08d3);
-    }
-}
-
 /// Totals over every observation given to an aggregator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Totals {
@@ -825,16 +804,30 @@ impl Totals {
     }
 }
 
+/// One destination's timeline, kept in the aggregator's table under its key.
+#[derive(Debug, Clone)]
+struct Destination {
+    key: u128,
+    timeline: Timeline,
+}
+
+/// The table hash of a destination key.
+#[inline]
+fn destination_hash(key: u128) -> u64 {
+    crate::sketch::hash128(key, 0x243f_6a88_85a3_08d3)
+}
+
 /// Builds per-destination timelines from observations.
 #[derive(Debug, Clone)]
 pub struct Aggregator {
-    /// Destination key → index into `timelines`.
-    index: FastMap<u128, u32>,
-    /// `(destination key, timeline)` in order of first appearance.
-    timelines: Vec<(u128, Timeline)>,
-    /// The destination of the previous observation: floods send runs of packets to one
-    /// victim, and this skips the map lookup for them.
-    last: Option<(u128, u32)>,
+    /// The timelines, in the table itself: a lookup lands on the timeline's `Vec` of
+    /// buckets, one dependent cache miss fewer than a map to an index into a second
+    /// array. Iteration order is the table's, so every output sorts or sums.
+    destinations: HashTable<Destination>,
+    /// The destination of the previous observation and its bucket index in the table:
+    /// floods send runs of packets to one victim, and this skips hashing for them. Valid
+    /// until the next insert (which may move entries) or merge.
+    last: Option<(u128, usize)>,
     totals: Totals,
     /// IoT / Mirai scanning sources (scanners touch many destinations once each, so they
     /// are tracked over all traffic, not per destination).
@@ -855,8 +848,7 @@ impl Aggregator {
     /// An empty aggregator.
     pub fn new() -> Self {
         Aggregator {
-            index: FastMap::default(),
-            timelines: Vec::new(),
+            destinations: HashTable::new(),
             last: None,
             totals: Totals::empty(),
             scanners: ScannerTracker::new(),
@@ -908,16 +900,29 @@ impl Aggregator {
         let i = match self.last {
             Some((k, i)) if k == dst => i,
             _ => {
-                let next = self.timelines.len() as u32;
-                let i = *self.index.entry(dst).or_insert(next);
-                if i == next {
-                    self.timelines.push((dst, Timeline::default()));
-                }
+                let hash = destination_hash(dst);
+                let i = match self.destinations.find_bucket_index(hash, |d| d.key == dst) {
+                    Some(i) => i,
+                    None => {
+                        let new = Destination {
+                            key: dst,
+                            timeline: Timeline::default(),
+                        };
+                        self.destinations
+                            .insert_unique(hash, new, |d| destination_hash(d.key))
+                            .bucket_index()
+                    }
+                };
                 self.last = Some((dst, i));
                 i
             }
         };
-        &mut self.timelines[i as usize].1
+        let d = self
+            .destinations
+            .get_bucket_mut(i)
+            .expect("the last destination's bucket is valid until an insert");
+        debug_assert_eq!(d.key, dst);
+        &mut d.timeline
     }
 
     /// Count one observation.
@@ -982,12 +987,13 @@ impl Aggregator {
             (mine @ None, theirs @ Some(_)) => *mine = theirs,
             _ => {}
         }
-        for (dst, tl) in other.timelines {
-            match self.index.get(&dst) {
-                Some(&i) => self.timelines[i as usize].1.merge(tl),
+        for d in other.destinations {
+            let hash = destination_hash(d.key);
+            match self.destinations.find_mut(hash, |e| e.key == d.key) {
+                Some(mine) => mine.timeline.merge(d.timeline),
                 None => {
-                    self.index.insert(dst, self.timelines.len() as u32);
-                    self.timelines.push((dst, tl));
+                    self.destinations
+                        .insert_unique(hash, d, |e| destination_hash(e.key));
                 }
             }
         }
@@ -1003,8 +1009,8 @@ impl Aggregator {
     /// Totals so far (sums over every bucket: call once, not per packet).
     pub fn totals(&self) -> Totals {
         let mut t = self.totals;
-        for (_, tl) in &self.timelines {
-            for (_, b) in &tl.seconds {
+        for d in &self.destinations {
+            for (_, b) in &d.timeline.seconds {
                 t.packets += b.packets;
                 t.bytes += b.bytes;
                 for (a, c) in t.classes.iter_mut().zip(b.classes) {
@@ -1017,18 +1023,24 @@ impl Aggregator {
 
     /// Number of distinct destinations.
     pub fn destination_count(&self) -> usize {
-        self.timelines.len()
+        self.destinations.len()
     }
 
     /// Timeline of one destination.
     pub fn timeline(&self, dst: IpAddr) -> Option<&Timeline> {
-        let i = *self.index.get(&addr_key(dst))?;
-        Some(&self.timelines[i as usize].1)
+        let key = addr_key(dst);
+        self.destinations
+            .find(destination_hash(key), |d| d.key == key)
+            .map(|d| &d.timeline)
     }
 
     /// All destinations with their timelines, in address order (deterministic).
     pub fn destinations(&self) -> Vec<(IpAddr, &Timeline)> {
-        let mut v: Vec<(u128, &Timeline)> = self.timelines.iter().map(|(k, t)| (*k, t)).collect();
+        let mut v: Vec<(u128, &Timeline)> = self
+            .destinations
+            .iter()
+            .map(|d| (d.key, &d.timeline))
+            .collect();
         v.sort_unstable_by_key(|e| e.0);
         v.into_iter().map(|(k, t)| (key_addr(k), t)).collect()
     }

@@ -177,10 +177,9 @@ impl Hll {
                     self.densify();
                 }
                 let mine = self.dense.as_mut().expect("densified above");
+                // An unconditional max vectorises (a conditional store did not).
                 for (a, &b) in mine.iter_mut().zip(theirs.iter()) {
-                    if *a < b {
-                        *a = b;
-                    }
+                    *a = (*a).max(b);
                 }
             }
             None => {
