@@ -27,8 +27,8 @@
 //! not log everything again before it learns the rate).
 //!
 //! Memory: at most `1.5 × budget` entries of 96 bytes (compaction runs when the buffer
-//! reaches that); a log that others are merged into also keeps the buffer of its last
-//! merge for the next one. An incident whose sampled sources fall short (a long attack
+//! reaches that); a log that others are merged into may hold two compacted logs' worth
+//! (2 × budget) during a merge. An incident whose sampled sources fall short (a long attack
 //! by a persistent botnet, where every bot fills a key per second) is attributed by a
 //! second, targeted pass as before; see ARCHITECTURE.md (l).
 
@@ -77,9 +77,6 @@ pub struct SourceLog {
     /// prefix, and sorting 16-byte `(hash, index)` pairs instead of 96-byte entries made
     /// compaction several times cheaper.
     by_key: bool,
-    /// The buffer the previous merge read, kept for the next merge to write into: a fresh
-    /// 12 MiB buffer per merge doubled the page faults of a run.
-    spare: Vec<LogEntry>,
 }
 
 impl PartialEq for SourceLog {
@@ -106,7 +103,6 @@ impl SourceLog {
             entries: Vec::new(),
             sorted: 0,
             by_key: false,
-            spare: Vec::new(),
         }
     }
 
@@ -261,74 +257,87 @@ impl SourceLog {
 
     /// Add the log of another part of the same input.
     ///
-    /// Both logs are compacted, then merged in one linear pass over their `(hash, key)`
-    /// order: the merge stops at the first key past the budget, and the threshold halves
-    /// until it is below that key's hash, which is where pushing every entry and
-    /// compacting would have left it. (Pushing re-sorted up to 1.5 × budget entries per
-    /// merge, serially on the thread that merges every chunk.)
+    /// Both logs are compacted and cut at the lower threshold, then merged from the back
+    /// into this log's buffer: a first pass counts the keys both hold, so the merged
+    /// entries end exactly at their count and no second buffer is needed. The threshold
+    /// then halves until at most `budget` keys are at or below it, where pushing every
+    /// entry and compacting would have left it. (Pushing re-sorted up to 1.5 × budget
+    /// entries per merge, serially on the thread that merges every chunk; merging into a
+    /// second buffer held 12 MiB more at the memory peak.)
     pub fn merge(&mut self, mut other: SourceLog) {
         self.compact();
         other.compact();
         let mut tau = self.tau.min(other.tau);
-        let (mut a, b) = (std::mem::take(&mut self.entries), other.entries);
-        let mut out = std::mem::take(&mut self.spare);
-        out.clear();
-        out.reserve((a.len() + b.len()).min(self.budget + 1));
-        let (mut i, mut j) = (0, 0);
-        loop {
-            let next = match (a.get(i), b.get(j)) {
-                (Some(x), Some(y)) => match (x.hash, x.key()).cmp(&(y.hash, y.key())) {
-                    std::cmp::Ordering::Less => {
-                        i += 1;
-                        *x
-                    }
-                    std::cmp::Ordering::Greater => {
-                        j += 1;
-                        *y
-                    }
+        let a = &mut self.entries;
+        a.truncate(a.partition_point(|e| e.hash <= tau));
+        let b = &other.entries[..other.entries.partition_point(|e| e.hash <= tau)];
+        let order = |x: &LogEntry, y: &LogEntry| (x.hash, x.key()).cmp(&(y.hash, y.key()));
+        let shared = {
+            let (mut i, mut j, mut n) = (0, 0, 0);
+            while i < a.len() && j < b.len() {
+                match order(&a[i], &b[j]) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
                     std::cmp::Ordering::Equal => {
+                        n += 1;
                         i += 1;
                         j += 1;
-                        let mut e = *x;
-                        e.stats.merge(&y.stats);
-                        e
                     }
-                },
-                (Some(x), None) => {
-                    i += 1;
-                    *x
                 }
-                (None, Some(y)) => {
-                    j += 1;
-                    *y
-                }
-                (None, None) => break,
-            };
-            // Hash order: everything after `next` is above the threshold too.
-            if next.hash > tau {
-                break;
             }
-            if out.len() == self.budget {
-                // `next` would be key budget + 1.
-                while tau >= next.hash && tau > 0 {
-                    tau >>= 1;
-                }
-                let keep = out.partition_point(|e: &LogEntry| e.hash <= tau);
-                out.truncate(keep);
-                break;
-            }
-            out.push(next);
+            n
+        };
+        let (na, nb) = (a.len(), b.len());
+        let len = na + nb - shared;
+        if let Some(&filler) = b.first() {
+            a.resize(len, filler);
         }
-        a.clear();
-        self.spare = a;
+        // From the back, largest first. Writing never overtakes reading: the slots
+        // between the write and read positions of `a` are the entries of `b` still to
+        // place less the shared keys still to meet, and once `b` is placed, what is left
+        // of `a` is where it belongs.
+        let (mut i, mut j, mut w) = (na, nb, len);
+        while j > 0 {
+            let y = b[j - 1];
+            let step = if i > 0 {
+                order(&a[i - 1], &y)
+            } else {
+                std::cmp::Ordering::Less
+            };
+            w -= 1;
+            match step {
+                std::cmp::Ordering::Greater => {
+                    a[w] = a[i - 1];
+                    i -= 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    let mut e = a[i - 1];
+                    e.stats.merge(&y.stats);
+                    a[w] = e;
+                    i -= 1;
+                    j -= 1;
+                }
+                std::cmp::Ordering::Less => {
+                    a[w] = y;
+                    j -= 1;
+                }
+            }
+        }
+        debug_assert_eq!(w, i);
+        if a.len() > self.budget {
+            // Entry `budget` would be key budget + 1.
+            let next = a[self.budget].hash;
+            while tau >= next && tau > 0 {
+                tau >>= 1;
+            }
+            a.truncate(a.partition_point(|e| e.hash <= tau));
+        }
         self.tau = tau;
-        self.sorted = out.len();
-        self.entries = out;
+        self.sorted = self.entries.len();
     }
 
     /// Bring the log to its canonical form (sorted by key, distinct, within budget).
     pub fn finish(&mut self) {
-        self.spare = Vec::new();
         if self.by_key && self.sorted == self.entries.len() {
             return;
         }
@@ -346,7 +355,7 @@ impl SourceLog {
 
     /// Bytes held.
     pub fn memory_bytes(&self) -> usize {
-        (self.entries.capacity() + self.spare.capacity()) * std::mem::size_of::<LogEntry>()
+        self.entries.capacity() * std::mem::size_of::<LogEntry>()
     }
 }
 
@@ -437,6 +446,28 @@ mod tests {
             merged.finish();
             assert_eq!(merged.tau(), one.tau(), "{parts} parts");
             assert_eq!(merged.entries(), one.entries(), "{parts} parts");
+        }
+    }
+
+    #[test]
+    fn merging_logs_that_share_every_key_adds_their_counts() {
+        // Every key in both logs: the merge folds each pair, and the budget cut applies
+        // to the folded keys.
+        let items = stream();
+        let twice: Vec<Observation> = items.iter().chain(&items).copied().collect();
+        for budget in [4096, 1 << 20] {
+            let mut one = SourceLog::new(budget);
+            feed(&mut one, &twice);
+            one.finish();
+            let mut merged = SourceLog::new(budget);
+            for _ in 0..2 {
+                let mut p = SourceLog::new(budget);
+                feed(&mut p, &items);
+                merged.merge(p);
+            }
+            merged.finish();
+            assert_eq!(merged.tau(), one.tau(), "budget {budget}");
+            assert_eq!(merged.entries(), one.entries(), "budget {budget}");
         }
     }
 
