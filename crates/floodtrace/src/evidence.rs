@@ -17,7 +17,7 @@ use anyhow::Context;
 use floodtrace_engine::aggregate::{addr_key, Class};
 use floodtrace_engine::classify::REFLECTION_PORTS;
 use floodtrace_engine::incident::Incident;
-use floodtrace_wire::capture::RecordReader;
+use floodtrace_wire::capture::{pcap_file_header, pcap_record_header, RecordReader};
 use floodtrace_wire::{observe_frame_with, AppHint, Frame, Observation, PeekMode};
 
 use crate::sources::file::{open_input, FileAccess, Input};
@@ -146,13 +146,7 @@ impl PcapOut {
         let file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut out = BufWriter::new(file);
-        out.write_all(&0xa1b2_3c4du32.to_le_bytes())?;
-        out.write_all(&2u16.to_le_bytes())?;
-        out.write_all(&4u16.to_le_bytes())?;
-        out.write_all(&0i32.to_le_bytes())?;
-        out.write_all(&0u32.to_le_bytes())?;
-        out.write_all(&262_144u32.to_le_bytes())?;
-        out.write_all(&(link_type as u32).to_le_bytes())?;
+        out.write_all(&pcap_file_header(link_type, 262_144, true))?;
         Ok(PcapOut {
             path,
             out,
@@ -163,12 +157,12 @@ impl PcapOut {
     }
 
     fn write(&mut self, ts_ns: u64, data: &[u8], wire_len: u32) -> std::io::Result<()> {
-        self.out
-            .write_all(&((ts_ns / 1_000_000_000) as u32).to_le_bytes())?;
-        self.out
-            .write_all(&((ts_ns % 1_000_000_000) as u32).to_le_bytes())?;
-        self.out.write_all(&(data.len() as u32).to_le_bytes())?;
-        self.out.write_all(&wire_len.to_le_bytes())?;
+        self.out.write_all(&pcap_record_header(
+            ts_ns,
+            data.len() as u32,
+            wire_len,
+            true,
+        ))?;
         self.out.write_all(data)?;
         self.written += 1;
         Ok(())

@@ -4,6 +4,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use floodtrace_wire::capture::{pcap_file_header, pcap_record_header};
+
 /// Writes Ethernet frames into a pcap file.
 pub struct PcapWriter {
     out: BufWriter<File>,
@@ -21,13 +23,7 @@ impl PcapWriter {
     /// The file cannot be created or written.
     pub fn create(path: &Path) -> io::Result<PcapWriter> {
         let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
-        let mut h = [0u8; 24];
-        h[0..4].copy_from_slice(&0xa1b2_3c4du32.to_le_bytes());
-        h[4..6].copy_from_slice(&2u16.to_le_bytes());
-        h[6..8].copy_from_slice(&4u16.to_le_bytes());
-        h[16..20].copy_from_slice(&SNAPLEN.to_le_bytes());
-        h[20..24].copy_from_slice(&1u32.to_le_bytes());
-        out.write_all(&h)?;
+        out.write_all(&pcap_file_header(1, SNAPLEN, true))?;
         Ok(PcapWriter {
             out,
             packets: 0,
@@ -42,12 +38,8 @@ impl PcapWriter {
     #[inline]
     pub fn write(&mut self, ts_ns: u64, frame: &[u8]) -> io::Result<()> {
         let len = frame.len() as u32;
-        let mut h = [0u8; 16];
-        h[0..4].copy_from_slice(&((ts_ns / 1_000_000_000) as u32).to_le_bytes());
-        h[4..8].copy_from_slice(&((ts_ns % 1_000_000_000) as u32).to_le_bytes());
-        h[8..12].copy_from_slice(&len.to_le_bytes());
-        h[12..16].copy_from_slice(&len.to_le_bytes());
-        self.out.write_all(&h)?;
+        self.out
+            .write_all(&pcap_record_header(ts_ns, len, len, true))?;
         self.out.write_all(frame)?;
         self.packets += 1;
         self.bytes += frame.len() as u64;

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use floodtrace_sim::flows::{FlowExporter, FlowFormat, FlowStats, MAX_DATAGRAM};
 use floodtrace_sim::rng::Rng;
+use floodtrace_wire::capture::{pcap_file_header, pcap_record_header};
 use floodtrace_wire::{observe_frame, Frame, Observation};
 
 const T0: u64 = 1_700_000_000_000_000_000;
@@ -388,19 +389,10 @@ fn export(
 }
 
 fn write_pcap(path: &Path, frames: &[(u64, Vec<u8>)]) {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&0i32.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&65_535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes());
+    let mut out = pcap_file_header(1, 65_535, false).to_vec();
     for (ts, f) in frames {
-        out.extend_from_slice(&((ts / SEC) as u32).to_le_bytes());
-        out.extend_from_slice(&((ts % SEC / 1_000) as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        let len = f.len() as u32;
+        out.extend_from_slice(&pcap_record_header(*ts, len, len, false));
         out.extend_from_slice(f);
     }
     std::fs::write(path, out).unwrap();

@@ -10,6 +10,7 @@ use std::process::Command;
 use floodtrace_sim::packet::{checksum, fold, sum_be};
 use floodtrace_sim::rng::Rng;
 use floodtrace_sim::vectors::*;
+use floodtrace_wire::capture::{pcap_file_header, pcap_record_header};
 use floodtrace_wire::{observe_frame, Encap, Frame, Observation};
 
 const VICTIM: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
@@ -932,19 +933,11 @@ fn deterministic() {
 // tshark: no malformed packets, no bad checksums.
 
 fn write_pcap(path: &PathBuf, frames: &[Vec<u8>]) {
-    let mut f = Vec::new();
-    f.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    f.extend_from_slice(&2u16.to_le_bytes());
-    f.extend_from_slice(&4u16.to_le_bytes());
-    f.extend_from_slice(&0i32.to_le_bytes());
-    f.extend_from_slice(&0u32.to_le_bytes());
-    f.extend_from_slice(&65535u32.to_le_bytes());
-    f.extend_from_slice(&1u32.to_le_bytes());
+    let mut f = pcap_file_header(1, 65535, false).to_vec();
     for (i, fr) in frames.iter().enumerate() {
-        f.extend_from_slice(&(1_700_000_000u32 + i as u32 / 1000).to_le_bytes());
-        f.extend_from_slice(&((i as u32 % 1000) * 1000).to_le_bytes());
-        f.extend_from_slice(&(fr.len() as u32).to_le_bytes());
-        f.extend_from_slice(&(fr.len() as u32).to_le_bytes());
+        let ts = (1_700_000_000 + i as u64 / 1000) * 1_000_000_000 + (i as u64 % 1000) * 1_000_000;
+        let len = fr.len() as u32;
+        f.extend_from_slice(&pcap_record_header(ts, len, len, false));
         f.extend_from_slice(fr);
     }
     std::fs::write(path, f).unwrap();

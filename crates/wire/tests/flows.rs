@@ -29,6 +29,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use floodtrace_wire::capture::{pcap_file_header, pcap_record_header};
 use floodtrace_wire::flow::extract::{for_each_export, DefragConfig};
 use floodtrace_wire::flow::{
     FlowConfig, FlowDecoder, FlowError, FlowEvent, FlowProtocol, RawDatagrams,
@@ -244,13 +245,7 @@ fn write_pcap(path: &Path, dgrams: &[Datagram]) {
         .iter()
         .find_map(|d| d.frame.as_ref().map(|f| f.0))
         .unwrap_or(1);
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&262_144u32.to_le_bytes());
-    out.extend_from_slice(&u32::from(link).to_le_bytes());
+    let mut out = pcap_file_header(link, 262_144, false).to_vec();
     for (i, d) in dgrams.iter().enumerate() {
         let frame = match &d.frame {
             Some((lt, f)) => {
@@ -270,10 +265,9 @@ fn write_pcap(path: &Path, dgrams: &[Datagram]) {
                 f
             }
         };
-        out.extend_from_slice(&(1_600_000_000 + i as u32).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        let ts = (1_600_000_000 + i as u64) * 1_000_000_000;
+        let len = frame.len() as u32;
+        out.extend_from_slice(&pcap_record_header(ts, len, len, false));
         out.extend_from_slice(&frame);
     }
     std::fs::write(path, out).unwrap();
@@ -981,12 +975,15 @@ fn fragmented_export_datagrams() {
     for id in 100..200 {
         frames.push(frag(8, &[0; 8], false, id));
     }
-    let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    file.extend_from_slice(&[0, 0, 4, 0, 1, 0, 0, 0]);
+    let mut file = pcap_file_header(1, 262_144, false).to_vec();
     for (i, f) in frames.iter().enumerate() {
-        for v in [1 + i as u32, 0, f.len() as u32, f.len() as u32] {
-            file.extend_from_slice(&v.to_le_bytes());
-        }
+        let len = f.len() as u32;
+        file.extend_from_slice(&pcap_record_header(
+            (1 + i as u64) * 1_000_000_000,
+            len,
+            len,
+            false,
+        ));
         file.extend_from_slice(f);
     }
     let mut got = Vec::new();

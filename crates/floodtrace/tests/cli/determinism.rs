@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use floodtrace_wire::capture::{pcap_file_header, pcap_record_header};
 use serde_json::Value;
 
 use crate::support::{analyze_json, data_file, simulate, TempDir};
@@ -116,21 +117,13 @@ fn multi_file_run_is_deterministic() {
 /// must be caught and the chunk read again from the right place: every thread count gives
 /// the same document as one thread walking every record.
 fn capture_of_captures() -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&65535u32.to_le_bytes());
-    out.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+    let mut out = pcap_file_header(1, 65535, false).to_vec(); // Ethernet
     for i in 0..3000u32 {
         // The payload: 20 inner pcap records of 24 bytes each, timestamps close to ours.
         let mut inner = Vec::new();
         for k in 0..20u32 {
-            inner.extend_from_slice(&(1_700_000_000 + i / 100).to_le_bytes());
-            inner.extend_from_slice(&(k * 1000).to_le_bytes());
-            inner.extend_from_slice(&24u32.to_le_bytes());
-            inner.extend_from_slice(&60u32.to_le_bytes());
+            let ts = u64::from(1_700_000_000 + i / 100) * 1_000_000_000 + u64::from(k) * 1_000_000;
+            inner.extend_from_slice(&pcap_record_header(ts, 24, 60, false));
             inner.extend((0..24u8).map(|b| b.wrapping_mul(7) ^ k as u8));
         }
         let ip_len = 20 + 8 + inner.len();
@@ -161,10 +154,10 @@ fn capture_of_captures() -> Vec<u8> {
         frame.extend_from_slice(&udp_len.to_be_bytes());
         frame.extend_from_slice(&[0, 0]);
         frame.extend_from_slice(&inner);
-        out.extend_from_slice(&(1_700_000_000 + i / 100).to_le_bytes());
-        out.extend_from_slice(&((i % 100) * 10_000).to_le_bytes());
-        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        let ts =
+            u64::from(1_700_000_000 + i / 100) * 1_000_000_000 + u64::from(i % 100) * 10_000_000;
+        let len = frame.len() as u32;
+        out.extend_from_slice(&pcap_record_header(ts, len, len, false));
         out.extend_from_slice(&frame);
     }
     out

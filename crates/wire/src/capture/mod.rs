@@ -12,7 +12,7 @@
 mod pcap;
 mod pcapng;
 
-pub use pcap::PcapState;
+pub use pcap::{pcap_file_header, pcap_record_header, PcapState};
 pub use pcapng::{Interface, PcapngState};
 
 use crate::error::{CaptureError, CaptureErrorKind};
@@ -362,21 +362,15 @@ mod resync_tests {
     /// A little-endian microsecond pcap of Ethernet frames of varied lengths; returns the
     /// bytes and every record's offset.
     fn capture(records: usize) -> (Vec<u8>, Vec<usize>) {
-        let mut b = Vec::new();
-        b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        b.extend_from_slice(&2u16.to_le_bytes());
-        b.extend_from_slice(&4u16.to_le_bytes());
-        b.extend_from_slice(&[0; 8]);
-        b.extend_from_slice(&65535u32.to_le_bytes());
-        b.extend_from_slice(&1u32.to_le_bytes());
+        let mut b = pcap_file_header(1, 65535, false).to_vec();
         let mut offsets = Vec::new();
         for i in 0..records {
             offsets.push(b.len());
             let len = 60 + (i * 37) % 1400;
-            b.extend_from_slice(&(1_700_000_000u32 + i as u32 / 1000).to_le_bytes());
-            b.extend_from_slice(&((i as u32 * 7919) % 1_000_000).to_le_bytes());
-            b.extend_from_slice(&(len as u32).to_le_bytes());
-            b.extend_from_slice(&(len as u32).to_le_bytes());
+            let sec = 1_700_000_000 + i as u64 / 1000;
+            let usec = (i as u64 * 7919) % 1_000_000;
+            let ts = sec * 1_000_000_000 + usec * 1_000;
+            b.extend_from_slice(&pcap_record_header(ts, len as u32, len as u32, false));
             // Payload bytes that look like nothing in particular.
             b.extend((0..len).map(|j| {
                 let mut x = (i as u64) << 32 | j as u64;

@@ -12,6 +12,40 @@ pub(crate) const MAGIC_NSEC_SWAPPED: u32 = 0x4d3c_b2a1;
 const FILE_HEADER_LEN: usize = 24;
 const RECORD_HEADER_LEN: usize = 16;
 
+/// The file header of a little-endian classic pcap (version 2.4) whose records have link
+/// type `link_type` and are cut at `snaplen` bytes; `nanos` selects nanosecond timestamps
+/// (else microseconds). For writers: evidence files, the simulator, tests.
+pub fn pcap_file_header(link_type: u16, snaplen: u32, nanos: bool) -> [u8; FILE_HEADER_LEN] {
+    let magic = if nanos { MAGIC_NSEC } else { MAGIC_USEC };
+    let mut h = [0u8; FILE_HEADER_LEN];
+    h[0..4].copy_from_slice(&magic.to_le_bytes());
+    h[4..6].copy_from_slice(&2u16.to_le_bytes());
+    h[6..8].copy_from_slice(&4u16.to_le_bytes());
+    // 8..16: time zone offset and accuracy, always zero.
+    h[16..20].copy_from_slice(&snaplen.to_le_bytes());
+    h[20..24].copy_from_slice(&u32::from(link_type).to_le_bytes());
+    h
+}
+
+/// The record header, in the byte order and resolution of [`pcap_file_header`], of
+/// `captured` bytes of an `original`-byte frame seen at `ts_ns` (ns since the epoch;
+/// microsecond files drop the sub-microsecond part).
+pub fn pcap_record_header(
+    ts_ns: u64,
+    captured: u32,
+    original: u32,
+    nanos: bool,
+) -> [u8; RECORD_HEADER_LEN] {
+    let frac = ts_ns % 1_000_000_000;
+    let frac = if nanos { frac } else { frac / 1_000 };
+    let mut h = [0u8; RECORD_HEADER_LEN];
+    h[0..4].copy_from_slice(&((ts_ns / 1_000_000_000) as u32).to_le_bytes());
+    h[4..8].copy_from_slice(&(frac as u32).to_le_bytes());
+    h[8..12].copy_from_slice(&captured.to_le_bytes());
+    h[12..16].copy_from_slice(&original.to_le_bytes());
+    h
+}
+
 /// State of a classic pcap reader: fixed for the whole file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PcapState {
