@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{run, sample_geo, TempDir};
+use crate::support::{analyze_with_impact_args, run, sample_geo, TempDir};
 
 const INSTALL: &str = "apt-get install chromium chromium-driver";
 
@@ -257,22 +257,11 @@ fn html_is_deterministic_and_matches_the_demo() {
     let tmp = TempDir::new("html-det");
     let dir = tmp.path().join("demo");
     demo(&dir);
-    let p = |n: &str| dir.join(n).display().to_string();
-    let geo = sample_geo().display().to_string();
-    let mut args: Vec<String> = vec![
-        "analyze".into(),
-        "--no-progress".into(),
-        "--reports".into(),
-        p("outage-reports.csv"),
-        "--logs".into(),
-        p("access.log"),
-        "--geo".into(),
-        geo,
-    ];
+    let mut args = analyze_with_impact_args(&dir);
     for c in ["origin=UA", "botnet=mirai", "spoofed=no", "cause=attack"] {
         args.extend(["--claim".into(), c.into()]);
     }
-    args.push(p("capture.pcap"));
+    args.push(dir.join("capture.pcap").display().to_string());
     let render = |format: &str| {
         let mut a = args.clone();
         a.extend(["--format".into(), format.into()]);

@@ -6,29 +6,15 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{run, sample_geo, simulate, TempDir};
+use crate::support::{analyze_with_impact_args, run, simulate, TempDir};
 
 /// `analyze --format json` of a simulated folder with its outage reports and access log and
 /// the claim `cause=attack`.
 fn analyze_with_impact(dir: &Path, extra: &[&str]) -> (Value, String) {
-    let p = |n: &str| dir.join(n).display().to_string();
-    let geo = sample_geo().display().to_string();
-    let mut args: Vec<String> = vec![
-        "analyze".into(),
-        "--format".into(),
-        "json".into(),
-        "--no-progress".into(),
-        "--reports".into(),
-        p("outage-reports.csv"),
-        "--logs".into(),
-        p("access.log"),
-        "--geo".into(),
-        geo,
-        "--claim".into(),
-        "cause=attack".into(),
-    ];
+    let mut args = analyze_with_impact_args(dir);
+    args.extend(["--format", "json", "--claim", "cause=attack"].map(String::from));
     args.extend(extra.iter().map(|s| s.to_string()));
-    args.push(p("capture.pcap"));
+    args.push(dir.join("capture.pcap").display().to_string());
     let r = run(&args);
     r.expect_code(0);
     (r.json(), r.stderr)

@@ -443,6 +443,23 @@ pub fn pinned_geo() -> PathBuf {
     dir
 }
 
+/// `analyze --no-progress` with a simulated folder's outage reports and access log and the
+/// sample geo data: the arguments the impact and report tests share (inputs, claims and
+/// format follow).
+pub fn analyze_with_impact_args(dir: &Path) -> Vec<String> {
+    let p = |n: &str| dir.join(n).display().to_string();
+    vec![
+        "analyze".into(),
+        "--no-progress".into(),
+        "--reports".into(),
+        p("outage-reports.csv"),
+        "--logs".into(),
+        p("access.log"),
+        "--geo".into(),
+        sample_geo().display().to_string(),
+    ]
+}
+
 pub fn sample_geo() -> PathBuf {
     let p = shared_data().join("geo/ipinfo_ip_country_asn_sample.mmdb");
     assert!(
