@@ -193,7 +193,7 @@ pub fn collect_samples(
     let threads = threads.max(1);
     for path in inputs {
         let map = match open_input(path, FileAccess::Map)? {
-            Input::Mapped(map) => map,
+            Input::Mapped(map, _) => map,
             _ => anyhow::bail!("{path}: not a regular file: cannot be read a second time"),
         };
         let bytes: &[u8] = map.as_deref().unwrap_or(&[]);

@@ -203,7 +203,7 @@ pub fn write_evidence(
             anyhow::bail!("--evidence reads the inputs a second time: give files, not `-`");
         }
         let map = match open_input(path, FileAccess::Map).with_context(|| path.clone())? {
-            Input::Mapped(map) => map,
+            Input::Mapped(map, _) => map,
             _ => anyhow::bail!("{path}: --evidence needs a regular file it can read twice"),
         };
         let bytes: &[u8] = map.as_deref().unwrap_or(&[]);

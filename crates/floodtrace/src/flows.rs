@@ -41,8 +41,8 @@ use floodtrace_wire::link::{self, Payload};
 use floodtrace_wire::Observation;
 
 use crate::analyze::{log_tau, Counts, Depth, InOrder, InputOutcome, Stop};
-use crate::sources::file::{Feed, StreamFeed};
-use crate::sources::{open_input, FileAccess, Input};
+use crate::sources::file::{map_handle, Feed, StreamFeed};
+use crate::sources::Input;
 
 /// Bytes of a capture's start that the export pre-scan looks at.
 pub const PRESCAN_BYTES: usize = 256 << 10;
@@ -775,36 +775,33 @@ pub fn analyze_flows<'a>(
     }
 }
 
-/// Analyse `input` (opened from `path`) as flow telemetry when [`recognise`] says it is;
+/// Analyse `input` as flow telemetry when [`recognise`] says it is;
 /// otherwise hand it back untouched for the packet path (a stream keeps the block read for
 /// the check, so nothing is lost).
 pub fn analyze_input(
     input: Input,
-    path: &str,
     run: &mut FlowRun,
     depth: Depth,
     progress: &dyn Fn(u64),
 ) -> Result<InputOutcome, Input> {
     match input {
-        Input::Mapped(Some(map)) => match recognise(&map[..]) {
+        Input::Mapped(Some(map), file) => match recognise(&map[..]) {
             Some(kind) => Ok(analyze_flows(&map[..], kind, run, depth, progress)),
-            None => Err(Input::Mapped(Some(map))),
+            None => Err(Input::Mapped(Some(map), file)),
         },
-        Input::Mapped(None) => Err(input),
-        Input::File(mut feed, len) => match stream_kind(&mut feed) {
+        Input::Mapped(None, _) => Err(input),
+        Input::File(mut feed, len, file) => match stream_kind(&mut feed) {
             Some(kind) => {
                 // A flow file is decoded from one buffer holding all of it: map it rather
                 // than read it into fresh memory (a tenth of the time went to zeroing
                 // and copying pages).
-                if let Ok(Input::Mapped(Some(map))) = open_input(path, FileAccess::Map) {
-                    if recognise(&map[..]) == Some(kind) {
-                        return Ok(analyze_flows(&map[..], kind, run, depth, progress));
-                    }
+                if let Ok(Some(map)) = map_handle(&file) {
+                    return Ok(analyze_flows(&map[..], kind, run, depth, progress));
                 }
                 feed.reserve(usize::try_from(len).unwrap_or(0));
                 Ok(analyze_stream(feed, kind, run, depth, progress))
             }
-            None => Err(Input::File(feed, len)),
+            None => Err(Input::File(feed, len, file)),
         },
         Input::Stream(mut feed) => match stream_kind(&mut feed) {
             Some(kind) => Ok(analyze_stream(feed, kind, run, depth, progress)),

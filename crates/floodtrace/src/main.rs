@@ -132,8 +132,8 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         let outcome = match opened {
             Ok(input) => {
                 let len = match &input {
-                    Input::Mapped(m) => m.as_ref().map(|m| m.len() as u64),
-                    Input::File(_, len) => Some(*len),
+                    Input::Mapped(m, _) => m.as_ref().map(|m| m.len() as u64),
+                    Input::File(_, len, _) => Some(*len),
                     Input::Stream(_) => None,
                 };
                 let bar = progress_bar(
@@ -146,41 +146,39 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                         b.set_position(pos);
                     }
                 };
-                let outcome =
-                    match flows::analyze_input(input, path, &mut flow_run, depth, &progress) {
-                        Ok(flow_outcome) => flow_outcome,
-                        Err(Input::Mapped(map)) => {
-                            let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
-                            let speculative = (threads > 1 && !args.no_speculative_walk)
-                                .then(|| {
-                                    // Slot workers read the file with pread (see
-                                    // analyze_mapped_pcap).
-                                    let file = std::fs::File::open(path).ok();
-                                    analyze::analyze_mapped_pcap(
-                                        bytes,
-                                        file.as_ref(),
-                                        threads,
-                                        chunk_bytes,
-                                        depth,
-                                        &progress,
-                                    )
-                                })
-                                .flatten();
-                            match speculative {
-                                Some(outcome) => outcome,
-                                None => analyze_feed(
-                                    &mut MappedFeed::new(map.as_ref()),
+                let outcome = match flows::analyze_input(input, &mut flow_run, depth, &progress) {
+                    Ok(flow_outcome) => flow_outcome,
+                    Err(Input::Mapped(map, file)) => {
+                        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
+                        let speculative = (threads > 1 && !args.no_speculative_walk)
+                            .then(|| {
+                                // Slot workers read the file with pread (see
+                                // analyze_mapped_pcap).
+                                analyze::analyze_mapped_pcap(
+                                    bytes,
+                                    Some(&file),
                                     threads,
                                     chunk_bytes,
                                     depth,
                                     &progress,
-                                ),
-                            }
+                                )
+                            })
+                            .flatten();
+                        match speculative {
+                            Some(outcome) => outcome,
+                            None => analyze_feed(
+                                &mut MappedFeed::new(map.as_ref()),
+                                threads,
+                                chunk_bytes,
+                                depth,
+                                &progress,
+                            ),
                         }
-                        Err(Input::Stream(mut feed) | Input::File(mut feed, _)) => {
-                            analyze_feed(&mut feed, threads, chunk_bytes, depth, &progress)
-                        }
-                    };
+                    }
+                    Err(Input::Stream(mut feed) | Input::File(mut feed, _, _)) => {
+                        analyze_feed(&mut feed, threads, chunk_bytes, depth, &progress)
+                    }
+                };
                 if let Some(b) = bar {
                     b.finish_and_clear();
                 }

@@ -31,10 +31,13 @@ pub enum Chunk<'a> {
 
 /// An opened input.
 pub enum Input {
-    /// A regular file, memory-mapped (`None`: empty file).
-    Mapped(Option<memmap2::Mmap>),
-    /// A regular file read in blocks, with its size.
-    File(StreamFeed, u64),
+    /// A regular file, memory-mapped (`None`: empty file), and its handle: later readers
+    /// (`pread` by slot workers) use it rather than the path, which may name another file
+    /// by then.
+    Mapped(Option<memmap2::Mmap>, File),
+    /// A regular file read in blocks, with its size and a second handle on the same open
+    /// file (positioned reads and mapping ignore the shared offset).
+    File(StreamFeed, u64, File),
     /// A pipe, FIFO or standard input.
     Stream(StreamFeed),
 }
@@ -133,17 +136,30 @@ pub fn open_input(path: &str, access: FileAccess) -> anyhow::Result<Input> {
     let file = File::open(Path::new(path)).context("cannot open")?;
     let meta = file.metadata().context("cannot read metadata")?;
     if meta.is_file() && access == FileAccess::Read {
-        return Ok(Input::File(StreamFeed::new(Box::new(file)), meta.len()));
+        let handle = file.try_clone().context("cannot duplicate the handle")?;
+        return Ok(Input::File(
+            StreamFeed::new(Box::new(file)),
+            meta.len(),
+            handle,
+        ));
     }
     if meta.is_file() {
-        if meta.len() == 0 {
-            return Ok(Input::Mapped(None));
-        }
-        let map = map_file(&file).context("cannot memory-map")?;
-        Ok(Input::Mapped(Some(map)))
+        let map = map_handle(&file)?;
+        Ok(Input::Mapped(map, file))
     } else {
         Ok(Input::Stream(StreamFeed::new(Box::new(file))))
     }
+}
+
+/// Map an opened regular file (`None` when it is empty).
+///
+/// # Errors
+/// The file cannot be mapped.
+pub fn map_handle(file: &File) -> anyhow::Result<Option<memmap2::Mmap>> {
+    if file.metadata().context("cannot read metadata")?.len() == 0 {
+        return Ok(None);
+    }
+    map_file(file).context("cannot memory-map").map(Some)
 }
 
 /// The one place floodtrace maps memory.
