@@ -818,7 +818,7 @@ fn destination_hash(key: u128) -> u64 {
 }
 
 /// Builds per-destination timelines from observations.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Aggregator {
     /// The timelines, in the table itself: a lookup lands on the timeline's `Vec` of
     /// buckets, one dependent cache miss fewer than a map to an index into a second
@@ -826,7 +826,8 @@ pub struct Aggregator {
     destinations: HashTable<Destination>,
     /// The destination of the previous observation and its bucket index in the table:
     /// floods send runs of packets to one victim, and this skips hashing for them. Valid
-    /// until the next insert (which may move entries) or merge.
+    /// until the next insert (which may move entries) or merge; not carried over by
+    /// `clone`, whose table need not keep bucket positions.
     last: Option<(u128, usize)>,
     totals: Totals,
     /// IoT / Mirai scanning sources (scanners touch many destinations once each, so they
@@ -841,6 +842,19 @@ pub struct Aggregator {
 impl Default for Aggregator {
     fn default() -> Self {
         Aggregator::new()
+    }
+}
+
+impl Clone for Aggregator {
+    fn clone(&self) -> Self {
+        Aggregator {
+            destinations: self.destinations.clone(),
+            last: None,
+            totals: self.totals,
+            scanners: self.scanners.clone(),
+            inspect: self.inspect,
+            source_log: self.source_log.clone(),
+        }
     }
 }
 
