@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_wire::capture::{CaptureFormat, ReaderState, Record, RecordReader};
@@ -18,6 +17,7 @@ use floodtrace_wire::{
     observe_frame_into, CaptureError, CaptureErrorKind, DecodeError, Observation, PeekMode,
 };
 
+use crate::pool::{InOrder, OrderedPool};
 use crate::sources::file::{Chunk, Feed};
 
 /// Default chunk size: large enough that per-chunk merge work is negligible, small enough
@@ -168,16 +168,14 @@ pub struct InputOutcome {
     pub flows: Option<crate::flows::FlowCounts>,
 }
 
-/// One chunk of records for a worker.
+/// One chunk of records for a worker (numbered by the pool, in walk order).
 struct Job<'a> {
-    index: u64,
     bytes: Chunk<'a>,
     base: u64,
     state: ReaderState,
     records_before: u64,
 }
 
-/// Aggregates and counts of the records of one chunk.
 /// How much of the analysis runs during the pass over the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Depth {
@@ -362,7 +360,6 @@ fn walk<'m, F: Feed<'m>>(
     let mut chunk_state = state.clone();
     let mut chunk_records = 0u64;
     let mut boundary = (pos / chunk_bytes + 1) * chunk_bytes;
-    let mut index = 0u64;
     feed.will_need(0, boundary);
     loop {
         let (scan, new_pos, new_state, new_records) = {
@@ -387,13 +384,11 @@ fn walk<'m, F: Feed<'m>>(
             Scan::Cut => {
                 progress(pos);
                 emit(Job {
-                    index,
                     bytes: take(feed, keep_bytes, chunk_start, pos),
                     base: chunk_start,
                     state: std::mem::replace(&mut chunk_state, state.clone()),
                     records_before: chunk_records,
                 });
-                index += 1;
                 chunk_start = pos;
                 chunk_records = records;
                 boundary = (pos / chunk_bytes + 1) * chunk_bytes;
@@ -418,7 +413,6 @@ fn walk<'m, F: Feed<'m>>(
                 };
                 if pos > chunk_start {
                     emit(Job {
-                        index,
                         bytes: take(feed, keep_bytes, chunk_start, pos),
                         base: chunk_start,
                         state: chunk_state,
@@ -512,36 +506,6 @@ impl Chunk<'_> {
     }
 }
 
-type ChunkResult = (u64, Aggregator, Counts);
-
-/// Results of numbered jobs that arrive in any order, handed on strictly in job order (how
-/// chunk results are merged, so that they merge as one thread would).
-pub struct InOrder<T> {
-    pending: BTreeMap<u64, T>,
-    next: u64,
-}
-
-impl<T> Default for InOrder<T> {
-    fn default() -> Self {
-        InOrder {
-            pending: BTreeMap::new(),
-            next: 0,
-        }
-    }
-}
-
-impl<T> InOrder<T> {
-    /// Take job `index`'s result; yields `(index, result)` of every job now due, in order.
-    pub fn push(&mut self, index: u64, result: T) -> impl Iterator<Item = (u64, T)> + '_ {
-        self.pending.insert(index, result);
-        std::iter::from_fn(move || {
-            let due = self.pending.remove(&self.next)?;
-            self.next += 1;
-            Some((self.next - 1, due))
-        })
-    }
-}
-
 /// `threads - 1` workers decode chunks from a queue; this thread walks the capture to cut
 /// chunks and merges results in file order. When the queue is full it decodes the next
 /// chunk itself, in the same pass as the walk, so every core stays busy. Which thread
@@ -560,46 +524,27 @@ fn run_parallel<'m, F: Feed<'m>>(
     let tau = AtomicU64::new(u64::MAX);
     // Two queued chunks per worker keep them fed without holding much memory.
     let queue_depth = workers * 2;
+    let work = |job: Job<'m>| {
+        let w = process_chunk(
+            job.bytes.as_slice(),
+            job.base,
+            job.state,
+            job.records_before,
+            depth,
+            tau.load(Ordering::Relaxed),
+        );
+        (w.agg, w.counts)
+    };
     std::thread::scope(|scope| {
-        let (job_tx, job_rx) = mpsc::sync_channel::<Job<'m>>(queue_depth);
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        let (res_tx, res_rx) = mpsc::channel::<ChunkResult>();
-        for _ in 0..workers {
-            let job_rx = Arc::clone(&job_rx);
-            let res_tx = res_tx.clone();
-            let tau = &tau;
-            scope.spawn(move || loop {
-                let job = match job_rx.lock() {
-                    Ok(rx) => rx.recv(),
-                    Err(_) => return,
-                };
-                let Ok(job) = job else { return };
-                let w = process_chunk(
-                    job.bytes.as_slice(),
-                    job.base,
-                    job.state,
-                    job.records_before,
-                    depth,
-                    tau.load(Ordering::Relaxed),
-                );
-                if res_tx.send((job.index, w.agg, w.counts)).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(res_tx);
-        // Results arrive in any order; merge them strictly in chunk order.
-        let mut order = InOrder::default();
-        let mut absorb = |r: ChunkResult| {
-            for (_, (a, c)) in order.push(r.0, (r.1, r.2)) {
-                agg.merge(a);
-                counts.merge(c);
-            }
+        let mut pool = OrderedPool::new(scope, workers, queue_depth, &work);
+        // Results are delivered strictly in chunk order.
+        let mut absorb = |(a, c): (Aggregator, Counts)| {
+            agg.merge(a);
+            counts.merge(c);
             tau.store(log_tau(agg), Ordering::Relaxed);
         };
         let inline = std::cell::Cell::new(false);
-        let work = std::cell::RefCell::new(ChunkWork::new(depth, u64::MAX));
-        let mut in_flight = 0usize;
+        let here = std::cell::RefCell::new(ChunkWork::new(depth, u64::MAX));
         let walked = walk(
             feed,
             chunk_bytes,
@@ -607,30 +552,22 @@ fn run_parallel<'m, F: Feed<'m>>(
             progress,
             |item| {
                 if inline.get() {
-                    work.borrow_mut().item(item);
+                    here.borrow_mut().item(item);
                 }
             },
             |job| {
                 if inline.get() {
-                    let w = work.replace(ChunkWork::new(depth, tau.load(Ordering::Relaxed)));
-                    absorb((job.index, w.agg, w.counts));
+                    let w = here.replace(ChunkWork::new(depth, tau.load(Ordering::Relaxed)));
+                    pool.done_here((w.agg, w.counts), &mut absorb);
                 } else {
-                    // The queue has room (checked below), so this does not block for long;
-                    // workers only stop when the channel closes.
-                    let _ = job_tx.send(job);
-                    in_flight += 1;
+                    // The queue has room (checked below), so this does not block for long.
+                    pool.submit(job);
                 }
-                while let Ok(r) = res_rx.try_recv() {
-                    in_flight -= 1;
-                    absorb(r);
-                }
-                inline.set(in_flight >= queue_depth);
+                pool.poll(&mut absorb);
+                inline.set(pool.is_full());
             },
         );
-        drop(job_tx);
-        for r in res_rx.iter() {
-            absorb(r);
-        }
+        pool.finish(&mut absorb);
         walked
     })
 }

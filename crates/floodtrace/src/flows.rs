@@ -28,7 +28,6 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{mpsc, Arc, Mutex};
 
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
@@ -40,7 +39,8 @@ use floodtrace_wire::flow::{
 use floodtrace_wire::link::{self, Payload};
 use floodtrace_wire::Observation;
 
-use crate::analyze::{log_tau, Counts, Depth, InOrder, InputOutcome, Stop};
+use crate::analyze::{log_tau, Counts, Depth, InputOutcome, Stop};
+use crate::pool::OrderedPool;
 use crate::sources::file::{map_handle, Feed, StreamFeed};
 use crate::sources::Input;
 
@@ -569,63 +569,34 @@ fn decode_chunks<'a, R>(
             progress(chunk.end);
         });
     }
-    type Job<'a> = (u64, ExportChunk<'a>, FlowDecoder, u64);
+    // Each job carries a clone of the decoder as it stood at the chunk's start.
+    let work = |(chunk, mut decoder, tau): (ExportChunk<'a>, FlowDecoder, u64)| {
+        let part = decode_chunk(&chunk, &mut decoder, depth, tau);
+        (chunk.end, part)
+    };
     std::thread::scope(|scope| {
-        // Two queued chunks per worker keep them fed; each holds a decoder clone.
-        let (job_tx, job_rx) = mpsc::sync_channel::<Job<'a>>(threads * 2);
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        let (res_tx, res_rx) = mpsc::channel::<(u64, u64, Sink)>();
-        for _ in 0..threads {
-            let job_rx = Arc::clone(&job_rx);
-            let res_tx = res_tx.clone();
-            scope.spawn(move || loop {
-                let job = match job_rx.lock() {
-                    Ok(rx) => rx.recv(),
-                    Err(_) => return,
-                };
-                let Ok((index, chunk, mut decoder, tau)) = job else {
-                    return;
-                };
-                let part = decode_chunk(&chunk, &mut decoder, depth, tau);
-                if res_tx.send((index, chunk.end, part)).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(res_tx);
-        // Results arrive in any order; merge them strictly in input order.
-        let mut order = InOrder::default();
-        let mut absorb = |index: u64, end: u64, part: Sink, total: &mut Sink| {
-            for (_, (end, part)) in order.push(index, (end, part)) {
-                total.merge(part);
-                progress(end);
-            }
+        // Two queued chunks per worker keep them fed.
+        let mut pool = OrderedPool::new(scope, threads, threads * 2, &work);
+        // Results are delivered strictly in input order.
+        let absorb = |(end, part): (u64, Sink), total: &mut Sink| {
+            total.merge(part);
+            progress(end);
         };
-        let mut index = 0u64;
+        let mut first = true;
         let produced = produce(&mut |chunk| {
             let start_state = decoder.clone();
             for u in &chunk.units {
                 decoder.learn(u.exporter, u.received_ns, &u.data);
             }
-            let tau = log_tau(&total.agg);
-            if job_tx.send((index, chunk, start_state, tau)).is_ok() {
-                index += 1;
-            }
-            if index == 1 {
+            pool.submit((chunk, start_state, log_tau(&total.agg)));
+            if std::mem::take(&mut first) {
                 // Wait for the first chunk: its source-log threshold lets the next ones
                 // skip logging what they would drop again.
-                if let Ok((i, end, part)) = res_rx.recv() {
-                    absorb(i, end, part, total);
-                }
+                pool.wait_one(&mut |r| absorb(r, total));
             }
-            while let Ok((i, end, part)) = res_rx.try_recv() {
-                absorb(i, end, part, total);
-            }
+            pool.poll(&mut |r| absorb(r, total));
         });
-        drop(job_tx);
-        for (i, end, part) in res_rx {
-            absorb(i, end, part, total);
-        }
+        pool.finish(&mut |r| absorb(r, total));
         produced
     })
 }

@@ -11,6 +11,7 @@ mod flows;
 mod geo_path;
 mod impact_input;
 mod mitigate;
+mod pool;
 mod simulate;
 mod sources;
 
