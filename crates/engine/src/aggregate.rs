@@ -889,7 +889,7 @@ impl Aggregator {
     /// this at the end of its chunk so that the thread merging every chunk does not.
     pub fn compact_source_log(&mut self) {
         if let Some(log) = &mut self.source_log {
-            log.compact_now();
+            log.compact();
         }
     }
 

@@ -736,7 +736,7 @@ const SLOTS_AHEAD_PER_THREAD: u64 = 2;
 /// never correctness.
 pub fn analyze_mapped_pcap(
     map: &[u8],
-    file: Option<&std::fs::File>,
+    file: &std::fs::File,
     threads: usize,
     chunk_bytes: u64,
     depth: Depth,
@@ -787,10 +787,8 @@ pub fn analyze_mapped_pcap(
                     };
                     let result = start.map(|s| {
                         let (end, t) = ((j + 1) * chunk_bytes, tau.load(Ordering::Relaxed));
-                        file.and_then(|f| {
-                            decode_range_read(f, len, s, end, state, depth, t, &mut buf)
-                        })
-                        .unwrap_or_else(|| decode_range(map, s, end, state, 0, depth, t))
+                        decode_range_read(file, len, s, end, state, depth, t, &mut buf)
+                            .unwrap_or_else(|| decode_range(map, s, end, state, 0, depth, t))
                     });
                     if tx.send((j, result)).is_err() {
                         return;

@@ -746,9 +746,9 @@ pub fn analyze_flows<'a>(
     }
 }
 
-/// Analyse `input` as flow telemetry when [`recognise`] says it is;
-/// otherwise hand it back untouched for the packet path (a stream keeps the block read for
-/// the check, so nothing is lost).
+/// Analyse `input` as flow telemetry when [`recognise`] says it is; otherwise hand it back
+/// untouched for the packet path (a stream keeps the block read for the check, so nothing
+/// is lost).
 pub fn analyze_input(
     input: Input,
     run: &mut FlowRun,
@@ -766,7 +766,7 @@ pub fn analyze_input(
                 // A flow file is decoded from one buffer holding all of it: map it rather
                 // than read it into fresh memory (a tenth of the time went to zeroing
                 // and copying pages).
-                if let Ok(Some(map)) = map_handle(&file) {
+                if let Ok(Some(map)) = map_handle(&file, len) {
                     return Ok(analyze_flows(&map[..], kind, run, depth, progress));
                 }
                 feed.reserve(usize::try_from(len).unwrap_or(0));

@@ -157,7 +157,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                                 // analyze_mapped_pcap).
                                 analyze::analyze_mapped_pcap(
                                     bytes,
-                                    Some(&file),
+                                    &file,
                                     threads,
                                     chunk_bytes,
                                     depth,

@@ -93,20 +93,13 @@ impl Hll {
             self.sparse = vec![0; SPARSE_SLOTS_MIN].into_boxed_slice();
         }
         let entry = (index as u32) << 8 | rank as u32;
-        let mask = self.sparse.len() - 1;
-        let mut slot = index & mask;
-        loop {
-            let e = self.sparse[slot];
-            if e == 0 {
-                break;
+        let slot = probe(&self.sparse, index);
+        let e = self.sparse[slot];
+        if e != 0 {
+            if (e & 0xff) < rank as u32 {
+                self.sparse[slot] = entry;
             }
-            if e >> 8 == index as u32 {
-                if (e & 0xff) < rank as u32 {
-                    self.sparse[slot] = entry;
-                }
-                return;
-            }
-            slot = (slot + 1) & mask;
+            return;
         }
         self.sparse[slot] = entry;
         self.sparse_len += 1;
@@ -122,13 +115,8 @@ impl Hll {
     fn grow_sparse(&mut self) {
         let old = std::mem::take(&mut self.sparse);
         let mut table = vec![0u32; old.len() * 2].into_boxed_slice();
-        let mask = table.len() - 1;
         for e in old.iter().copied().filter(|&e| e != 0) {
-            let mut slot = (e >> 8) as usize & mask;
-            while table[slot] != 0 {
-                slot = (slot + 1) & mask;
-            }
-            table[slot] = e;
+            table[probe(&table, (e >> 8) as usize)] = e;
         }
         self.sparse = table;
     }
@@ -234,6 +222,22 @@ impl Hll {
     /// Heap bytes held by this sketch.
     pub fn heap_bytes(&self) -> usize {
         self.sparse.len() * 4 + self.dense.as_ref().map_or(0, |d| d.len())
+    }
+}
+
+/// The slot of a sparse table holding register `index`, or the free slot where it goes:
+/// linear probing from `index & (len - 1)`. Ends because a table is never full (at most 3/4
+/// of its slots are used).
+#[inline]
+fn probe(table: &[u32], index: usize) -> usize {
+    let mask = table.len() - 1;
+    let mut slot = index & mask;
+    loop {
+        let e = table[slot];
+        if e == 0 || (e >> 8) as usize == index {
+            return slot;
+        }
+        slot = (slot + 1) & mask;
     }
 }
 

@@ -186,9 +186,10 @@ impl SourceLog {
     }
 
     /// Sort by `(hash, key)`, fold duplicate keys, and halve the threshold while over
-    /// budget.
+    /// budget. [`SourceLog::merge`] does this to both logs; a worker that calls it on its
+    /// part first takes that work off the merging thread.
     #[inline(never)]
-    fn compact(&mut self) {
+    pub fn compact(&mut self) {
         if self.sorted < self.entries.len() || self.by_key {
             // Sort indices, not entries: equal keys have equal hashes, so ties on the hash
             // (one source over several seconds or destinations) are rare and short.
@@ -239,6 +240,12 @@ impl SourceLog {
             entries.truncate(out);
             self.by_key = false;
         }
+        self.thin_to_budget();
+    }
+
+    /// Halve the threshold while more than `budget` keys are at or below it, dropping the
+    /// keys above it (a prefix cut: the log is in `(hash, key)` order, distinct).
+    fn thin_to_budget(&mut self) {
         // `tau > 0`: more than `budget` keys whose hash is 0 cannot be thinned further.
         while self.entries.len() > self.budget && self.tau > 0 {
             self.tau >>= 1;
@@ -247,14 +254,6 @@ impl SourceLog {
             self.entries.truncate(keep);
         }
         self.sorted = self.entries.len();
-    }
-
-    /// Sort the log into the `(hash, key)` order merges read, folding duplicates and
-    /// lowering the threshold while over budget. [`SourceLog::merge`] does this to both
-    /// logs; a worker that calls it on its part first takes that work off the merging
-    /// thread.
-    pub fn compact_now(&mut self) {
-        self.compact();
     }
 
     /// Add the log of another part of the same input.
@@ -270,7 +269,7 @@ impl SourceLog {
     pub fn merge(&mut self, mut other: SourceLog) {
         self.compact();
         other.compact();
-        let mut tau = self.tau.min(other.tau);
+        let tau = self.tau.min(other.tau);
         let a = &mut self.entries;
         a.truncate(a.partition_point(|e| e.hash <= tau));
         let b = &other.entries[..other.entries.partition_point(|e| e.hash <= tau)];
@@ -329,16 +328,8 @@ impl SourceLog {
             }
         }
         debug_assert_eq!(w, i);
-        if a.len() > self.budget {
-            // Entry `budget` would be key budget + 1.
-            let next = a[self.budget].hash;
-            while tau >= next && tau > 0 {
-                tau >>= 1;
-            }
-            a.truncate(a.partition_point(|e| e.hash <= tau));
-        }
         self.tau = tau;
-        self.sorted = self.entries.len();
+        self.thin_to_budget();
     }
 
     /// Bring the log to its canonical form (sorted by key, distinct, within budget).

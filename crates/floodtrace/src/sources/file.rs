@@ -144,19 +144,19 @@ pub fn open_input(path: &str, access: FileAccess) -> anyhow::Result<Input> {
         ));
     }
     if meta.is_file() {
-        let map = map_handle(&file)?;
+        let map = map_handle(&file, meta.len())?;
         Ok(Input::Mapped(map, file))
     } else {
         Ok(Input::Stream(StreamFeed::new(Box::new(file))))
     }
 }
 
-/// Map an opened regular file (`None` when it is empty).
+/// Map an opened regular file of `len` bytes (`None` when it is empty).
 ///
 /// # Errors
 /// The file cannot be mapped.
-pub fn map_handle(file: &File) -> anyhow::Result<Option<memmap2::Mmap>> {
-    if file.metadata().context("cannot read metadata")?.len() == 0 {
+pub fn map_handle(file: &File, len: u64) -> anyhow::Result<Option<memmap2::Mmap>> {
+    if len == 0 {
         return Ok(None);
     }
     map_file(file).context("cannot memory-map").map(Some)
