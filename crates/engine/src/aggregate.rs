@@ -998,7 +998,12 @@ impl Aggregator {
         self.scanners.merge(&other.scanners);
         match (&mut self.source_log, other.source_log) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
-            (mine @ None, theirs @ Some(_)) => *mine = theirs,
+            (mine @ None, Some(mut theirs)) => {
+                // Compacted now, as a merge would: its threshold is where later chunks
+                // of the input start.
+                theirs.compact();
+                *mine = Some(theirs);
+            }
             _ => {}
         }
         for d in other.destinations {

@@ -458,10 +458,14 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
             progress,
             |item| work.borrow_mut().item(item),
             |_job| {
-                let tau = log_tau(&work.borrow().agg).min(log_tau(&agg));
-                let done = work.replace(ChunkWork::new(depth, tau));
+                let done = work.replace(ChunkWork::new(depth, u64::MAX));
                 agg.merge(done.agg);
                 counts.merge(done.counts);
+                // The next chunk's log starts from the threshold merged so far: merging
+                // compacts both logs, so it is lower than either log's threshold before
+                // (taken before the merge, chunks started a halving or two too high and
+                // logged two to four times the entries they kept).
+                *work.borrow_mut() = ChunkWork::new(depth, log_tau(&agg));
             },
         );
         walked

@@ -28,6 +28,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
@@ -569,9 +570,13 @@ fn decode_chunks<'a, R>(
             progress(chunk.end);
         });
     }
+    // The source-log threshold merged so far, read when a job starts rather than when it
+    // is queued: queued jobs would start up to a few halvings too high and log entries
+    // that compaction drops again.
+    let tau = AtomicU64::new(log_tau(&total.agg));
     // Each job carries a clone of the decoder as it stood at the chunk's start.
-    let work = |(chunk, mut decoder, tau): (ExportChunk<'a>, FlowDecoder, u64)| {
-        let part = decode_chunk(&chunk, &mut decoder, depth, tau);
+    let work = |(chunk, mut decoder): (ExportChunk<'a>, FlowDecoder)| {
+        let part = decode_chunk(&chunk, &mut decoder, depth, tau.load(Ordering::Relaxed));
         (chunk.end, part)
     };
     std::thread::scope(|scope| {
@@ -580,6 +585,7 @@ fn decode_chunks<'a, R>(
         // Results are delivered strictly in input order.
         let absorb = |(end, part): (u64, Sink), total: &mut Sink| {
             total.merge(part);
+            tau.store(log_tau(&total.agg), Ordering::Relaxed);
             progress(end);
         };
         let mut first = true;
@@ -588,7 +594,7 @@ fn decode_chunks<'a, R>(
             for u in &chunk.units {
                 decoder.learn(u.exporter, u.received_ns, &u.data);
             }
-            pool.submit((chunk, start_state, log_tau(&total.agg)));
+            pool.submit((chunk, start_state));
             if std::mem::take(&mut first) {
                 // Wait for the first chunk: its source-log threshold lets the next ones
                 // skip logging what they would drop again.
