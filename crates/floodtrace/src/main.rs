@@ -362,6 +362,10 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
             out.flush()?;
         }
     }
+    // The process exits next, and the kernel takes back its memory at once; freeing the
+    // aggregator's buckets one by one first cost 15–20 ms on the bench file (two threads:
+    // about 2 % of the run).
+    std::mem::forget(merged);
     Ok(if partial { exit::PARTIAL } else { exit::OK })
 }
 
