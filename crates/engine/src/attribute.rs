@@ -514,7 +514,11 @@ pub fn attribute<G: GeoLookup + ?Sized>(
     let mut asns: BTreeMap<u32, (String, u64, u64)> = BTreeMap::new();
     let mut located = 0u64;
     let mut ipv6 = 0u64;
-    for s in &sources {
+    // In address order, so that consecutive lookups walk the tables forward instead of
+    // missing the cache at random (the sums do not depend on the order).
+    let mut by_addr: Vec<&_> = sources.iter().collect();
+    by_addr.sort_unstable_by_key(|s| s.addr);
+    for s in by_addr {
         if matches!(s.addr, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none()) {
             ipv6 += 1;
         }

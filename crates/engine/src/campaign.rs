@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::attribute::{percent, SpoofVerdict};
-use crate::sketch::SourceSample;
+use crate::sketch::{SampleKeys, SourceSample};
 
 /// One wave or incident to link.
 #[derive(Debug, Clone)]
@@ -182,19 +182,46 @@ fn ttl_shares(s: &SourceSample) -> (BTreeMap<String, f64>, usize) {
     (m, n)
 }
 
+/// What comparing a member needs, computed once per member rather than once per pair.
+struct Prepared {
+    keys: SampleKeys,
+    vectors: BTreeMap<String, f64>,
+    ttl: BTreeMap<String, f64>,
+    ttl_sources: usize,
+}
+
+impl Prepared {
+    fn new(m: &CampaignMember<'_>) -> Self {
+        let (ttl, ttl_sources) = ttl_shares(m.sources);
+        Prepared {
+            keys: m.sources.keys(),
+            vectors: m.vectors.iter().cloned().collect(),
+            ttl,
+            ttl_sources,
+        }
+    }
+}
+
 /// Evidence between two members under `cfg`.
 pub fn compare(
     a: &CampaignMember<'_>,
     b: &CampaignMember<'_>,
     cfg: &CampaignConfig,
 ) -> LinkEvidence {
-    let sim = a.sources.similarity(b.sources);
-    let va: BTreeMap<String, f64> = a.vectors.iter().cloned().collect();
-    let vb: BTreeMap<String, f64> = b.vectors.iter().cloned().collect();
-    let vector_similarity = tv_similarity(&va, &vb);
-    let (ta, na) = ttl_shares(a.sources);
-    let (tb, nb) = ttl_shares(b.sources);
-    let ttl_similarity = tv_similarity(&ta, &tb);
+    compare_prepared(a, &Prepared::new(a), b, &Prepared::new(b), cfg)
+}
+
+fn compare_prepared(
+    a: &CampaignMember<'_>,
+    pa: &Prepared,
+    b: &CampaignMember<'_>,
+    pb: &Prepared,
+    cfg: &CampaignConfig,
+) -> LinkEvidence {
+    let sim = pa.keys.similarity(&pb.keys);
+    let vector_similarity = tv_similarity(&pa.vectors, &pb.vectors);
+    let (na, nb) = (pa.ttl_sources, pb.ttl_sources);
+    let ttl_similarity = tv_similarity(&pa.ttl, &pb.ttl);
     let mut shared_fingerprints: Vec<String> = a
         .fingerprints
         .iter()
@@ -249,9 +276,10 @@ pub fn link_campaigns(members: &[CampaignMember<'_>], cfg: &CampaignConfig) -> C
     let n = members.len();
     let mut parent: Vec<usize> = (0..n).collect();
     let mut pairs = Vec::new();
+    let prepared: Vec<Prepared> = members.iter().map(Prepared::new).collect();
     for i in 0..n {
         for j in i + 1..n {
-            let mut e = compare(&members[i], &members[j], cfg);
+            let mut e = compare_prepared(&members[i], &prepared[i], &members[j], &prepared[j], cfg);
             e.a = i;
             e.b = j;
             if e.linked {

@@ -8,7 +8,9 @@ mod space_saving;
 
 pub use hll::Hll;
 pub use source_log::{LogEntry, SourceLog};
-pub use source_sample::{SampledSource, SeenSources, Similarity, SourceSample, SourceStats};
+pub use source_sample::{
+    SampleKeys, SampledSource, SeenSources, Similarity, SourceSample, SourceStats,
+};
 pub use space_saving::{SpaceSaving, TopEntry};
 
 /// A fast 64-bit mix of a 128-bit key (addresses are hashed as `u128`), seeded so that

@@ -623,13 +623,33 @@ impl SourceSample {
     /// thresholds: below them each sample holds *all* of its sources, so a source is in
     /// both sets exactly when it is in both samples. Exact when both samples are complete.
     pub fn similarity(&self, other: &SourceSample) -> Similarity {
-        let a: Vec<(u64, u128)> = self.sorted().iter().map(|e| (e.hash, e.key)).collect();
-        let b: Vec<(u64, u128)> = other.sorted().iter().map(|e| (e.hash, e.key)).collect();
-        let thr = self
-            .effective_threshold(&a)
-            .min(other.effective_threshold(&b));
-        let a: Vec<(u64, u128)> = a.into_iter().filter(|&x| x <= thr).collect();
-        let b: Vec<(u64, u128)> = b.into_iter().filter(|&x| x <= thr).collect();
+        self.keys().similarity(&other.keys())
+    }
+
+    /// The sampled `(hash, key)` pairs in order, with the threshold up to which they are
+    /// complete: what [`SampleKeys::similarity`] compares. Campaign linking takes them once
+    /// per incident instead of sorting both samples again for every pair.
+    pub fn keys(&self) -> SampleKeys {
+        let keys: Vec<(u64, u128)> = self.sorted().iter().map(|e| (e.hash, e.key)).collect();
+        let thr = self.effective_threshold(&keys);
+        SampleKeys { keys, thr }
+    }
+}
+
+/// A sample's sorted `(hash, key)` pairs and the threshold up to which they hold every
+/// source seen ([`SourceSample::keys`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleKeys {
+    keys: Vec<(u64, u128)>,
+    thr: (u64, u128),
+}
+
+impl SampleKeys {
+    /// See [`SourceSample::similarity`].
+    pub fn similarity(&self, other: &SampleKeys) -> Similarity {
+        let thr = self.thr.min(other.thr);
+        let a = &self.keys[..self.keys.partition_point(|&x| x <= thr)];
+        let b = &other.keys[..other.keys.partition_point(|&x| x <= thr)];
         let (mut i, mut j, mut shared, mut union) = (0, 0, 0usize, 0usize);
         while i < a.len() || j < b.len() {
             union += 1;
