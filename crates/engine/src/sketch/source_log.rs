@@ -77,6 +77,10 @@ pub struct SourceLog {
     /// prefix, and sorting 16-byte `(hash, index)` pairs instead of 96-byte entries made
     /// compaction several times cheaper.
     by_key: bool,
+    /// Logs of later parts merged but not yet folded into `entries` (one log, compacted):
+    /// small chunk logs gather here and reach the large log together, because every merge
+    /// into it moves all of its entries. `tau` already counts this log's threshold.
+    pending: Option<Box<SourceLog>>,
 }
 
 impl PartialEq for SourceLog {
@@ -103,6 +107,7 @@ impl SourceLog {
             entries: Vec::new(),
             sorted: 0,
             by_key: false,
+            pending: None,
         }
     }
 
@@ -190,6 +195,9 @@ impl SourceLog {
     /// part first takes that work off the merging thread.
     #[inline(never)]
     pub fn compact(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.merge_now(*p);
+        }
         if self.sorted < self.entries.len() || self.by_key {
             // Sort indices, not entries: equal keys have equal hashes, so ties on the hash
             // (one source over several seconds or destinations) are rare and short.
@@ -258,6 +266,30 @@ impl SourceLog {
 
     /// Add the log of another part of the same input.
     ///
+    /// Logs smaller than a quarter of the budget wait in a pending log (merged with each
+    /// other there) and are merged into this one once together they reach that size, or
+    /// when the log is compacted or finished: a merge moves every entry of the log merged
+    /// into, and a chunk's log is usually a few per cent of it. The threshold drops at
+    /// once, so later chunks start from it.
+    pub fn merge(&mut self, mut other: SourceLog) {
+        other.compact();
+        let pending = match self.pending.take() {
+            Some(mut p) => {
+                p.merge_now(other);
+                p
+            }
+            None => Box::new(other),
+        };
+        self.tau = self.tau.min(pending.tau);
+        if pending.entries.len() >= self.budget / 4 {
+            self.merge_now(*pending);
+        } else {
+            self.pending = Some(pending);
+        }
+    }
+
+    /// Merge `other` into this log's entries now.
+    ///
     /// Both logs are compacted and cut at the lower threshold, then merged from the back
     /// into this log's buffer: a first pass counts the keys both hold, so the merged
     /// entries end exactly at their count and no second buffer is needed. The threshold
@@ -266,7 +298,7 @@ impl SourceLog {
     /// entries per merge, serially on the thread that merges every chunk; merging into a
     /// second buffer held up to 1.5 × budget entries more: 8–10 MiB more at the bench file's
     /// two-thread peak.)
-    pub fn merge(&mut self, mut other: SourceLog) {
+    fn merge_now(&mut self, mut other: SourceLog) {
         self.compact();
         other.compact();
         let tau = self.tau.min(other.tau);
@@ -334,7 +366,7 @@ impl SourceLog {
 
     /// Bring the log to its canonical form (sorted by key, distinct, within budget).
     pub fn finish(&mut self) {
-        if self.by_key && self.sorted == self.entries.len() {
+        if self.pending.is_none() && self.by_key && self.sorted == self.entries.len() {
             return;
         }
         self.compact();
@@ -352,6 +384,7 @@ impl SourceLog {
     /// Bytes held.
     pub fn memory_bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<LogEntry>()
+            + self.pending.as_ref().map_or(0, |p| p.memory_bytes())
     }
 }
 
@@ -443,6 +476,36 @@ mod tests {
             assert_eq!(merged.tau(), one.tau(), "{parts} parts");
             assert_eq!(merged.entries(), one.entries(), "{parts} parts");
         }
+    }
+
+    #[test]
+    fn small_logs_wait_pending_and_give_the_same_log() {
+        // Parts far below a quarter of the budget gather in the pending log; the
+        // threshold later parts start from must already count them.
+        let items = stream();
+        let mut one = SourceLog::new(4096);
+        feed(&mut one, &items);
+        one.finish();
+        let mut merged = SourceLog::new(4096);
+        let mut waited = 0;
+        for chunk in items.chunks(150) {
+            let mut p = SourceLog::with_tau(4096, merged.tau());
+            feed(&mut p, chunk);
+            let part_tau = {
+                let mut c = p.clone();
+                c.compact();
+                c.tau()
+            };
+            merged.merge(p);
+            assert!(merged.tau() <= part_tau);
+            waited += usize::from(merged.pending.is_some());
+        }
+        assert!(waited > 100, "pending used after {waited} of the merges");
+        assert_eq!(merged, one);
+        merged.finish();
+        assert!(merged.pending.is_none());
+        assert_eq!(merged.tau(), one.tau());
+        assert_eq!(merged.entries(), one.entries());
     }
 
     #[test]
