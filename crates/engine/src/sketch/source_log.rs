@@ -426,6 +426,14 @@ mod tests {
         }
     }
 
+    /// `items` in one log of `budget` keys, finished.
+    fn one_log(items: &[Observation], budget: usize) -> SourceLog {
+        let mut one = SourceLog::new(budget);
+        feed(&mut one, items);
+        one.finish();
+        one
+    }
+
     fn stream() -> Vec<Observation> {
         let mut v = Vec::new();
         let mut x = 1u32;
@@ -458,9 +466,7 @@ mod tests {
     #[test]
     fn any_chunking_and_starting_threshold_gives_the_same_log() {
         let items = stream();
-        let mut one = SourceLog::new(4096);
-        feed(&mut one, &items);
-        one.finish();
+        let one = one_log(&items, 4096);
         assert!(!one.is_complete(), "the budget must force sampling here");
         assert!(one.entries().len() <= 4096);
         assert!(one.entries().windows(2).all(|w| w[0].key() < w[1].key()));
@@ -483,9 +489,7 @@ mod tests {
         // Parts far below a quarter of the budget gather in the pending log; the
         // threshold later parts start from must already count them.
         let items = stream();
-        let mut one = SourceLog::new(4096);
-        feed(&mut one, &items);
-        one.finish();
+        let one = one_log(&items, 4096);
         let mut merged = SourceLog::new(4096);
         let mut waited = 0;
         for chunk in items.chunks(150) {
@@ -515,9 +519,7 @@ mod tests {
         let items = stream();
         let twice: Vec<Observation> = items.iter().chain(&items).copied().collect();
         for budget in [4096, 1 << 20] {
-            let mut one = SourceLog::new(budget);
-            feed(&mut one, &twice);
-            one.finish();
+            let one = one_log(&twice, budget);
             let mut merged = SourceLog::new(budget);
             for _ in 0..2 {
                 let mut p = SourceLog::new(budget);
