@@ -515,7 +515,8 @@ pub fn attribute<G: GeoLookup + ?Sized>(
     let mut located = 0u64;
     let mut ipv6 = 0u64;
     // In address order, so that consecutive lookups walk the tables forward instead of
-    // missing the cache at random (the sums do not depend on the order).
+    // missing the cache at random. The sums do not depend on the order; an ASN the data
+    // lists under several names is named as for its lowest sampled address.
     let mut by_addr: Vec<&_> = sources.iter().collect();
     by_addr.sort_unstable_by_key(|s| s.addr);
     for s in by_addr {

@@ -254,6 +254,11 @@ impl SourceLog {
     /// Halve the threshold while more than `budget` keys are at or below it, dropping the
     /// keys above it (a prefix cut: the log is in `(hash, key)` order, distinct).
     fn thin_to_budget(&mut self) {
+        // Entries above `tau` are not keys of the log (pushed before a merge brought a
+        // lower threshold): counted, they would halve it one step too far.
+        let tau = self.tau;
+        let keep = self.entries.partition_point(|e| e.hash <= tau);
+        self.entries.truncate(keep);
         // `tau > 0`: more than `budget` keys whose hash is 0 cannot be thinned further.
         while self.entries.len() > self.budget && self.tau > 0 {
             self.tau >>= 1;
@@ -278,7 +283,14 @@ impl SourceLog {
                 p.merge_now(other);
                 p
             }
-            None => Box::new(other),
+            None => {
+                // A chunk's buffer may be far larger than what compaction left in it, and
+                // a pending log can wait through many merges.
+                if other.entries.capacity() > 2 * other.entries.len() {
+                    other.entries.shrink_to_fit();
+                }
+                Box::new(other)
+            }
         };
         self.tau = self.tau.min(pending.tau);
         if pending.entries.len() >= self.budget / 4 {
@@ -482,6 +494,45 @@ mod tests {
             assert_eq!(merged.tau(), one.tau(), "{parts} parts");
             assert_eq!(merged.entries(), one.entries(), "{parts} parts");
         }
+    }
+
+    #[test]
+    fn merging_into_a_log_with_unsorted_entries_gives_the_same_log() {
+        // A log that still holds pushed entries above the threshold another log brings
+        // must not count them when it thins: that halved one step too far.
+        let items: Vec<Observation> = stream().into_iter().take(3000).collect();
+        for budget in [1, 2, 3, 4, 5, 8, 13, 50, 400] {
+            let one = one_log(&items, budget);
+            for split in [1, 7, 100, 1500, 2999] {
+                let mut a = SourceLog::new(budget);
+                feed(&mut a, &items[..split]);
+                let mut b = SourceLog::new(budget);
+                feed(&mut b, &items[split..]);
+                a.merge(b);
+                a.finish();
+                assert_eq!(a.tau(), one.tau(), "budget {budget}, split {split}");
+                assert_eq!(a.entries(), one.entries(), "budget {budget}, split {split}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_waiting_log_holds_no_more_than_its_entries() {
+        // Three sources interleaved fill a chunk's buffer without folding; compaction
+        // leaves three keys in it, and the pending log must not keep the whole buffer.
+        let items: Vec<Observation> = (0..3000u32)
+            .map(|i| obs(0x0a00_0001 + i % 3, 0xcb00_710a, 0, tcp_flag::SYN, 0))
+            .collect();
+        let mut p = SourceLog::new(1024);
+        feed(&mut p, &items);
+        let mut merged = SourceLog::new(1024);
+        merged.merge(p);
+        assert!(merged.pending.is_some());
+        assert!(
+            merged.memory_bytes() <= 6 * std::mem::size_of::<LogEntry>(),
+            "{} bytes",
+            merged.memory_bytes()
+        );
     }
 
     #[test]
