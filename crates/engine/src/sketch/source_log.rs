@@ -254,17 +254,18 @@ impl SourceLog {
     /// Halve the threshold while more than `budget` keys are at or below it, dropping the
     /// keys above it (a prefix cut: the log is in `(hash, key)` order, distinct).
     fn thin_to_budget(&mut self) {
-        // Entries above `tau` are not keys of the log (pushed before a merge brought a
-        // lower threshold): counted, they would halve it one step too far.
-        let tau = self.tau;
-        let keep = self.entries.partition_point(|e| e.hash <= tau);
-        self.entries.truncate(keep);
-        // `tau > 0`: more than `budget` keys whose hash is 0 cannot be thinned further.
-        while self.entries.len() > self.budget && self.tau > 0 {
-            self.tau >>= 1;
+        // The first cut is at the current threshold: entries above it are not keys of the
+        // log (pushed before a merge brought a lower one), and counted they would halve it
+        // one step too far.
+        loop {
             let tau = self.tau;
             let keep = self.entries.partition_point(|e| e.hash <= tau);
             self.entries.truncate(keep);
+            // `tau > 0`: more than `budget` keys whose hash is 0 cannot be thinned further.
+            if self.entries.len() <= self.budget || self.tau == 0 {
+                break;
+            }
+            self.tau >>= 1;
         }
         self.sorted = self.entries.len();
     }
