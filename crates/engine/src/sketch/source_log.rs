@@ -447,6 +447,13 @@ mod tests {
         one
     }
 
+    /// Finish `got` and check it is `want` (threshold and entries), naming `case`.
+    fn assert_same_log(got: &mut SourceLog, want: &SourceLog, case: &str) {
+        got.finish();
+        assert_eq!(got.tau(), want.tau(), "{case}");
+        assert_eq!(got.entries(), want.entries(), "{case}");
+    }
+
     fn stream() -> Vec<Observation> {
         let mut v = Vec::new();
         let mut x = 1u32;
@@ -491,9 +498,7 @@ mod tests {
                 feed(&mut p, chunk);
                 merged.merge(p);
             }
-            merged.finish();
-            assert_eq!(merged.tau(), one.tau(), "{parts} parts");
-            assert_eq!(merged.entries(), one.entries(), "{parts} parts");
+            assert_same_log(&mut merged, &one, &format!("{parts} parts"));
         }
     }
 
@@ -510,9 +515,7 @@ mod tests {
                 let mut b = SourceLog::new(budget);
                 feed(&mut b, &items[split..]);
                 a.merge(b);
-                a.finish();
-                assert_eq!(a.tau(), one.tau(), "budget {budget}, split {split}");
-                assert_eq!(a.entries(), one.entries(), "budget {budget}, split {split}");
+                assert_same_log(&mut a, &one, &format!("budget {budget}, split {split}"));
             }
         }
     }
@@ -558,10 +561,8 @@ mod tests {
         }
         assert!(waited > 100, "pending used after {waited} of the merges");
         assert_eq!(merged, one);
-        merged.finish();
+        assert_same_log(&mut merged, &one, "150-record parts");
         assert!(merged.pending.is_none());
-        assert_eq!(merged.tau(), one.tau());
-        assert_eq!(merged.entries(), one.entries());
     }
 
     #[test]
@@ -578,9 +579,7 @@ mod tests {
                 feed(&mut p, &items);
                 merged.merge(p);
             }
-            merged.finish();
-            assert_eq!(merged.tau(), one.tau(), "budget {budget}");
-            assert_eq!(merged.entries(), one.entries(), "budget {budget}");
+            assert_same_log(&mut merged, &one, &format!("budget {budget}"));
         }
     }
 
