@@ -9,6 +9,14 @@
 #   frame             the frames of those captures, one file each
 #   ipv4, ipv6        their IPv4 / IPv6 packets (link header stripped)
 #   tcp_options       TCP data-offset byte + option area of their IPv4/IPv6 TCP segments
+#   netflow5, netflow9, ipfix, sflow
+#                     the export datagrams under ../shared/data/flows (UDP payloads of its
+#                     pcaps, messages of its raw .dat files, cut like RawDatagrams), with the
+#                     version field stripped as the targets expect; for v9/IPFIX also each
+#                     exporter's template sets merged into its data datagrams (one datagram
+#                     that teaches the template and uses it)
+#   flow_sniff        those datagrams whole, the raw .dat files whole, and back-to-back runs
+#   peek              ports + declared length + payload of the UDP/TCP packets of all captures
 # Files are named by content hash, so running it again adds nothing twice.
 set -euo pipefail
 
@@ -24,6 +32,7 @@ if [ ! -d "$shared" ]; then
 fi
 
 mkdir -p "$corpus"/{capture,resume,frame,ipv4,ipv6,tcp_options}
+mkdir -p "$corpus"/{netflow5,netflow9,ipfix,sflow,flow_sniff,peek}
 
 python3 - "$corpus" "$fixtures" ${shared:+"$shared"} <<'PY'
 import hashlib, os, struct, sys
@@ -128,6 +137,236 @@ if shared:
             seed(os.path.join(root, name), HEAD)
 PY
 
-for t in capture resume frame ipv4 ipv6 tcp_options; do
+flows="$(dirname "$repo")/shared/data/flows"
+[ -d "$flows" ] || flows=""
+python3 - "$corpus" ${shared:+"$shared"} ${flows:+"$flows"} <<'PY'
+import hashlib, os, struct, sys
+
+corpus = sys.argv[1]
+roots = sys.argv[2:]
+PER_FILE = 200
+
+def put(target, data):
+    name = hashlib.sha1(data).hexdigest()
+    with open(os.path.join(corpus, target, name), "wb") as f:
+        f.write(data)
+
+def records(buf):
+    """(link type, frame) of each record of a pcap or pcapng file."""
+    out = []
+    magic = buf[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+        link = struct.unpack(e + "I", buf[20:24])[0] & 0xFFFF
+        pos = 24
+        while pos + 16 <= len(buf):
+            caplen = struct.unpack(e + "I", buf[pos + 8:pos + 12])[0]
+            if pos + 16 + caplen > len(buf):
+                break
+            out.append((link, buf[pos + 16:pos + 16 + caplen]))
+            pos += 16 + caplen
+    elif magic == b"\x0a\x0d\x0d\x0a":
+        pos, e, links = 0, "<", []
+        while pos + 12 <= len(buf):
+            if buf[pos:pos + 4] == b"\x0a\x0d\x0d\x0a":
+                e = "<" if buf[pos + 8:pos + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+                links = []
+            btype, blen = struct.unpack(e + "II", buf[pos:pos + 8])
+            if blen < 12 or pos + blen > len(buf):
+                break
+            body = buf[pos + 8:pos + blen - 4]
+            if btype == 1 and len(body) >= 2:
+                links.append(struct.unpack(e + "H", body[:2])[0])
+            elif btype in (2, 6) and len(body) >= 20:
+                ifid = struct.unpack(e + ("I" if btype == 6 else "H"), body[:4 if btype == 6 else 2])[0]
+                caplen = struct.unpack(e + "I", body[12:16])[0]
+                if ifid < len(links):
+                    out.append((links[ifid], body[20:20 + caplen]))
+            elif btype == 3 and len(body) >= 4 and links:
+                out.append((links[0], body[4:]))
+            pos += blen
+    return out
+
+def ip_of(link, f):
+    if link == 1 and len(f) >= 14:
+        et, at = struct.unpack(">H", f[12:14])[0], 14
+        while et in (0x8100, 0x88A8) and len(f) >= at + 4:
+            et, at = struct.unpack(">H", f[at + 2:at + 4])[0], at + 4
+        return f[at:] if et in (0x0800, 0x86DD) else None
+    if link in (12, 14, 101, 228, 229):
+        return f
+    if link in (0, 108) and len(f) > 4:
+        return f[4:]
+    if link == 113 and len(f) > 16:
+        return f[16:]
+    if link == 276 and len(f) > 20:
+        return f[20:]
+    return None
+
+def l4(ip, frags):
+    """(proto, sport, dport, payload) of a UDP/TCP packet; IPv4 fragments reassembled."""
+    if len(ip) >= 20 and ip[0] >> 4 == 4:
+        ihl = (ip[0] & 15) * 4
+        total = struct.unpack(">H", ip[2:4])[0]
+        body = ip[ihl:total if ihl <= total <= len(ip) else len(ip)]
+        proto, ff = ip[9], struct.unpack(">H", ip[6:8])[0]
+        if ff & 0x3FFF:                      # a fragment: collect, emit when complete
+            key = (ip[12:20], ip[4:6], proto)
+            parts = frags.setdefault(key, {})
+            parts[(ff & 0x1FFF) * 8] = (body, bool(ff & 0x2000))
+            whole, at = b"", 0
+            while at in parts:
+                b, more = parts[at]
+                whole += b
+                at += len(b)
+                if not more:
+                    del frags[key]
+                    body = whole
+                    break
+            else:
+                return None
+    elif len(ip) >= 40 and ip[0] >> 4 == 6:
+        proto, body = ip[6], ip[40:]
+    else:
+        return None
+    if proto == 17 and len(body) >= 8:
+        sp, dp, ul = struct.unpack(">HHH", body[:6])
+        return (17, sp, dp, body[8:ul] if 8 <= ul <= len(body) else body[8:])
+    if proto == 6 and len(body) >= 20:
+        sp, dp = struct.unpack(">HH", body[:4])
+        return (6, sp, dp, body[(body[12] >> 4) * 4:])
+    return None
+
+def packets(path):
+    with open(path, "rb") as f:
+        buf = f.read()
+    frags, out = {}, []
+    for link, fr in records(buf):
+        ip = ip_of(link, fr)
+        p = ip and l4(ip, frags)
+        if p:
+            out.append(p)
+    return out
+
+def v9_len(d):
+    """Length of the v9 message at the start of d (flowsets up to the next v9 header)."""
+    at, sets = 20, 0
+    while at + 4 <= len(d):
+        if not any(d[at:]) and sets:
+            return len(d)
+        sid, l = struct.unpack(">HH", d[at:at + 4])
+        if sid == 9 and sets:
+            return at
+        if l < 4 or at + l > len(d):
+            return len(d)
+        at += l
+        sets += 1
+    return len(d)
+
+def messages(d):
+    """Cut a raw export file into messages, as RawDatagrams does."""
+    out = []
+    while d:
+        v = struct.unpack(">H", d[:2])[0] if len(d) >= 2 else -1
+        n = len(d)
+        if v == 5 and len(d) >= 4:
+            n = 24 + 48 * struct.unpack(">H", d[2:4])[0]
+        elif v == 9 and len(d) >= 24:
+            n = v9_len(d)
+        elif v == 10 and len(d) >= 4:
+            n = struct.unpack(">H", d[2:4])[0]
+        if n <= 0 or n > len(d):
+            n = len(d)
+        out.append(d[:n])
+        d = d[n:]
+    return out
+
+def flow_version(d):
+    if d[:4] == b"\0\0\0\x05":
+        return "sflow"
+    return {5: "netflow5", 9: "netflow9", 10: "ipfix"}.get(
+        struct.unpack(">H", d[:2])[0] if len(d) >= 2 else -1)
+
+def sets(d):
+    """The flowsets / sets of a v9 or IPFIX message."""
+    at, out = (20 if d[:2] == b"\0\x09" else 16), []
+    while at + 4 <= len(d):
+        l = struct.unpack(">H", d[at + 2:at + 4])[0]
+        if l < 4 or at + l > len(d):
+            break
+        out.append(d[at:at + l])
+        at += l
+    return out
+
+def merged(tpls, data):
+    """data's header, then tpls' template sets, then data's sets."""
+    body = b"".join(s for t in tpls for s in sets(t) if struct.unpack(">H", s[:2])[0] < 256)
+    body += b"".join(sets(data))
+    if data[:2] == b"\0\x09":
+        n = struct.unpack(">H", data[2:4])[0] + 1
+        return data[:2] + struct.pack(">H", min(n, 0xFFFF)) + data[4:20] + body
+    if len(body) + 16 > 0xFFFF:
+        return None
+    return data[:2] + struct.pack(">H", len(body) + 16) + data[4:16] + body
+
+def seed_datagram(d):
+    t = flow_version(d)
+    if t:
+        put(t, d[4:] if t == "sflow" else d[2:])
+
+def exporter(name):
+    base = os.path.splitext(name)[0]
+    for cut in ("_tpl", "_data", "-template", "-data", "_opttpl", "-options"):
+        i = base.find(cut)
+        if i > 0:
+            base = base[:i]
+    return base
+
+groups = {}
+for root in roots:
+    flows = os.path.basename(root) == "flows"
+    for dirpath, _, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            path = os.path.join(dirpath, name)
+            if name.endswith(".dat"):
+                with open(path, "rb") as f:
+                    raw = f.read()
+                put("flow_sniff", raw)
+                dgs = messages(raw)
+            elif name.endswith((".pcap", ".pcapng", ".cap")):
+                pk = packets(path)
+                for proto, sp, dp, pl in pk[:PER_FILE]:
+                    put("peek", struct.pack(">HHH", sp, dp, len(pl)) + pl)
+                if not flows:
+                    continue
+                dgs = [pl for proto, sp, dp, pl in pk if proto == 17 and flow_version(pl)]
+                if len(dgs) > 1:
+                    put("flow_sniff", b"".join(dgs[:8]))
+            else:
+                continue
+            for d in dgs[:PER_FILE]:
+                put("flow_sniff", d)
+                seed_datagram(d)
+            if flows:
+                groups.setdefault((dirpath, exporter(name)), []).extend(dgs[:PER_FILE])
+
+# Template sets merged into data datagrams of the same exporter (within one file or
+# between the tpl/data files of one exporter), so one datagram reaches record decoding.
+for dgs in groups.values():
+    nf = [d for d in dgs if flow_version(d) in ("netflow9", "ipfix")]
+    tpls = [d for d in nf if any(struct.unpack(">H", s[:2])[0] < 256 for s in sets(d))]
+    if not tpls:
+        continue
+    for d in nf[:40]:
+        for ver in ("netflow9", "ipfix"):
+            same = [t for t in tpls if flow_version(t) == ver and t is not d]
+            if flow_version(d) == ver and same:
+                m = merged(same[:6], d)
+                if m:
+                    seed_datagram(m)
+                    put("flow_sniff", m)
+PY
+
+for t in capture resume frame ipv4 ipv6 tcp_options netflow5 netflow9 ipfix sflow flow_sniff peek; do
     echo "seed-corpus: $t: $(ls "$corpus/$t" | wc -l) inputs" >&2
 done

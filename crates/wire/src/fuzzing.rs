@@ -312,4 +312,28 @@ mod flow_tests {
             super::flow_sniff(d);
         }
     }
+
+    /// Messages the sniffer recognises: `flow_sniff` then checks that the decoder names
+    /// the same protocol in its summary (it once left the summary's protocol unset; the
+    /// fuzzer found it with the first input, an IPFIX header without sets).
+    #[test]
+    fn sniffed_messages_are_decoded_as_the_same_protocol() {
+        let mut v5 = [0u8; 24 + 48];
+        v5[..4].copy_from_slice(&[0, 5, 0, 1]);
+        let ipfix = [
+            0, 10, 0, 16, 0, 0, 0x82, 0x20, 0, 0, 1, 0x9f, 0x1d, 0x93, 0xc7, 0x27,
+        ];
+        // A v9 header and one empty template flowset.
+        let mut v9 = [0u8; 24];
+        v9[..2].copy_from_slice(&[0, 9]);
+        v9[22..].copy_from_slice(&[0, 4]);
+        for (d, want) in [
+            (&v5[..], crate::flow::FlowProtocol::NetflowV5),
+            (&ipfix[..], crate::flow::FlowProtocol::Ipfix),
+            (&v9[..], crate::flow::FlowProtocol::NetflowV9),
+        ] {
+            assert_eq!(crate::flow::sniff(d), Some(want), "{d:?}");
+            super::flow_sniff(d);
+        }
+    }
 }

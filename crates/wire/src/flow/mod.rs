@@ -570,13 +570,11 @@ impl FlowDecoder {
             [a, b, ..] => u16::from_be_bytes([*a, *b]),
             _ => 0,
         };
-        let consumed = match version {
-            5 => netflow5::decode(&mut ctx, datagram),
-            9 => netflow9::decode(&mut ctx, datagram),
-            10 => ipfix::decode(&mut ctx, datagram),
-            0 if datagram.len() >= 4 && datagram[2..4] == [0, 5] => {
-                sflow::decode(&mut ctx, datagram)
-            }
+        let protocol = match version {
+            5 => FlowProtocol::NetflowV5,
+            9 => FlowProtocol::NetflowV9,
+            10 => FlowProtocol::Ipfix,
+            0 if datagram.len() >= 4 && datagram[2..4] == [0, 5] => FlowProtocol::SflowV5,
             _ => {
                 ctx.error(FlowError {
                     protocol: None,
@@ -585,6 +583,13 @@ impl FlowDecoder {
                 });
                 return ctx.summary;
             }
+        };
+        ctx.summary.protocol = Some(protocol);
+        let consumed = match protocol {
+            FlowProtocol::NetflowV5 => netflow5::decode(&mut ctx, datagram),
+            FlowProtocol::NetflowV9 => netflow9::decode(&mut ctx, datagram),
+            FlowProtocol::Ipfix => ipfix::decode(&mut ctx, datagram),
+            FlowProtocol::SflowV5 => sflow::decode(&mut ctx, datagram),
         };
         ctx.summary.consumed = consumed;
         ctx.summary
