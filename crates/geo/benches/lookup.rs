@@ -19,6 +19,7 @@ const N: usize = 10_000_000;
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let arg = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let t0 = Instant::now();
     let geo = match arg {
         Some(dir) => Geo::open_dir(Path::new(&dir)).expect("geo dir"),
         None => Geo::open_dir(&root.join("data/geo")).unwrap_or_else(|_| {
@@ -26,6 +27,11 @@ fn main() {
             Geo::open(Some(&p), None).expect("shared sample database")
         }),
     };
+    println!(
+        "load                         {:>8.3} s, {:.1} MB",
+        t0.elapsed().as_secs_f64(),
+        geo.memory_bytes() as f64 / 1e6
+    );
     for p in geo.provenance() {
         println!("data: {} {} {} ({})", p.kind, p.name, p.version, p.detail);
     }

@@ -52,12 +52,9 @@ impl Drop for TempFile {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn sample_db_opens_quickly_and_describes_itself() {
+fn sample_db_opens_and_describes_itself() {
     let path = sample_db();
-    let t = std::time::Instant::now();
     let db = GeoDb::open(&path).unwrap();
-    let elapsed = t.elapsed();
-    assert!(elapsed.as_millis() < 1000, "loading took {elapsed:?}");
     let d = db.description();
     assert!(
         d.contains("ipinfo ip_country_asn_sample.mmdb"),
