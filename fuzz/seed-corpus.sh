@@ -17,6 +17,10 @@
 #                     that teaches the template and uses it)
 #   flow_sniff        those datagrams whole, the raw .dat files whole, and back-to-back runs
 #   peek              ports + declared length + payload of the UDP/TCP packets of all captures
+#   access_log        runs of lines and single lines of the logs under ../shared/data/logs
+#   outage_reports    small reports in each format (CSV with and without header, JSON array,
+#                     JSON lines)
+#   log_times         the logs' bracketed times and a few handmade ones
 # Files are named by content hash, so running it again adds nothing twice.
 set -euo pipefail
 
@@ -367,6 +371,41 @@ for dgs in groups.values():
                     put("flow_sniff", m)
 PY
 
-for t in capture resume frame ipv4 ipv6 tcp_options netflow5 netflow9 ipfix sflow flow_sniff peek; do
+# Text parsers: pieces of the shared access logs, and small reports in each format.
+logs="$(dirname "$repo")/shared/data/logs"
+[ -d "$logs" ] || logs=""
+mkdir -p "$corpus"/{access_log,outage_reports,log_times}
+python3 - "$corpus" ${logs:+"$logs"} <<'PY'
+import hashlib, os, sys
+
+corpus = sys.argv[1]
+
+def put(target, data):
+    with open(os.path.join(corpus, target, hashlib.sha1(data).hexdigest()), "wb") as f:
+        f.write(data)
+
+for root in sys.argv[2:]:
+    for name in sorted(os.listdir(root)):
+        with open(os.path.join(root, name), "rb") as f:
+            lines = f.read(1 << 20).split(b"\n")
+        for i in range(0, min(len(lines), 2000), 25):
+            put("access_log", b"\n".join(lines[i:i + 25]))
+        for line in lines[:200:10]:
+            put("access_log", line)
+            put("log_times", line.split(b"[")[-1].split(b"]")[0])
+
+put("access_log", b'{"ts":1741615205,"status":503,"remote_addr":"192.0.2.1","method":"GET","path":"/"}\n')
+put("outage_reports", b"timestamp,region,channel,problem\n2025-03-10T14:00:05Z,DE,app,login\n"
+    b'2025-03-10T14:00:09Z,"US, East",website,"feed ""x"""\n1741615210,FR,,\n')
+put("outage_reports", b"2025-03-10T14:00:05Z,DE,app,login\n")
+put("outage_reports", b'[{"timestamp":"2025-03-10T14:00:05Z","region":"DE"},\n {"time":1741615206,"channel":"app"}]\n')
+put("outage_reports", b'{"reported_at":"10/Mar/2025:14:00:05 +0000","country":"UA","problem":"login"}\n{"ts":1741615207.25}\n')
+for t in (b"2025-03-10T14:00:05Z", b"2025-03-10T14:00:05.123456789+05:30", b"10/Mar/2025:14:00:05 -0700",
+          b"[10/Mar/2025:14:00:05 +0000]", b"1741615205", b"1741615205.123", b"1741615205123"):
+    put("log_times", t)
+PY
+
+for t in capture resume frame ipv4 ipv6 tcp_options netflow5 netflow9 ipfix sflow flow_sniff peek \
+    access_log outage_reports log_times; do
     echo "seed-corpus: $t: $(ls "$corpus/$t" | wc -l) inputs" >&2
 done

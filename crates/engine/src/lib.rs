@@ -40,6 +40,7 @@ pub mod claim;
 pub mod classify;
 pub mod detect;
 pub mod fingerprint;
+pub mod fuzzing;
 pub mod impact;
 pub mod incident;
 pub mod mitigate;

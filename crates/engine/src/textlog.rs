@@ -478,9 +478,14 @@ fn split_json_array(text: &str) -> ArrayParts<'_> {
     if let Some((s, l)) = start.take() {
         out.push((l, &text[s..]));
     }
+    // The input's last line: a final line break ends that line, it starts no other.
+    let last = if text.ends_with('\n') { line - 1 } else { line };
     (
         out,
-        Some((line, "the array is not closed (input cut short?)".into())),
+        Some((
+            last.max(1),
+            "the array is not closed (input cut short?)".into(),
+        )),
     )
 }
 
@@ -627,7 +632,6 @@ fn parse_reports_csv(text: &str) -> (Vec<OutageReport>, ParseStats) {
                     ]);
                 } else {
                     let c: Vec<Option<Field>> = fields.iter().map(|f| report_field(f)).collect();
-                    st.skipped += 1;
                     if !c.contains(&Some(Field::Time)) {
                         st.bad(
                             line,
@@ -636,6 +640,7 @@ fn parse_reports_csv(text: &str) -> (Vec<OutageReport>, ParseStats) {
                         );
                         return (out, st);
                     }
+                    st.skipped += 1;
                     columns = Some(c);
                     continue;
                 }

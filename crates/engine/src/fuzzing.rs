@@ -1,0 +1,68 @@
+//! Entry points for fuzz targets and property tests of the text parsers (outage reports,
+//! access logs, timestamps): each takes arbitrary bytes, must never panic, and checks that
+//! the counts a parser reports add up, panicking when they do not so that a fuzzer reports
+//! it. Lines that are not valid UTF-8 reach the parsers as the lossy conversion the binary
+//! makes of a file.
+#![doc(hidden)]
+
+use crate::textlog::{
+    parse_access_log, parse_clf_time, parse_epoch, parse_outage_reports, parse_rfc3339, parse_time,
+    ParseStats, MAX_MALFORMED_KEPT,
+};
+
+/// Checks every parse result makes: reasons sum to the malformed count, the examples are
+/// the first ones (at most [`MAX_MALFORMED_KEPT`]) and point at lines of the input.
+fn check_stats(st: &ParseStats) {
+    assert_eq!(st.reasons.values().sum::<u64>(), st.malformed, "{st:?}");
+    assert_eq!(
+        st.examples.len() as u64,
+        st.malformed.min(MAX_MALFORMED_KEPT as u64),
+        "{st:?}"
+    );
+    for e in &st.examples {
+        assert!(e.line >= 1 && e.line <= st.lines.max(1), "{e:?} of {st:?}");
+    }
+}
+
+/// Parse `data` as an access log.
+///
+/// # Panics
+/// When a line is not exactly one of read, skipped or malformed, or the requests handed
+/// out differ from the records counted.
+pub fn access_log(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut handed = 0u64;
+    let st = parse_access_log(&text, |_| handed += 1);
+    assert_eq!(handed, st.records);
+    assert_eq!(st.records + st.skipped + st.malformed, st.lines, "{st:?}");
+    check_stats(&st);
+}
+
+/// Parse `data` as outage reports.
+///
+/// # Panics
+/// When the reports returned differ from the records counted, or more records, skipped and
+/// malformed entries are counted than the input has lines (a JSON array may hold several
+/// elements on one line, so it is only checked for the line-based formats).
+pub fn outage_reports(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (reports, st) = parse_outage_reports(&text);
+    assert_eq!(reports.len() as u64, st.records);
+    if st.format != "json" {
+        assert!(st.records + st.skipped + st.malformed <= st.lines, "{st:?}");
+    }
+    check_stats(&st);
+}
+
+/// Parse `data` as a timestamp in every format the logs use.
+pub fn times(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for s in [&*text, text.trim()] {
+        let _ = (
+            parse_time(s),
+            parse_rfc3339(s),
+            parse_epoch(s),
+            parse_clf_time(s),
+        );
+    }
+}
