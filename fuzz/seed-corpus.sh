@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed the fuzz corpora from the wire fixtures and the shared captures.
+# Seed the fuzz corpora from the wire fixtures, the shared captures, flow exports and logs.
 #
 #   fuzz/seed-corpus.sh            (from anywhere; needs python3, standard library only)
 #
@@ -38,8 +38,10 @@ fi
 mkdir -p "$corpus"/{capture,resume,frame,ipv4,ipv6,tcp_options}
 mkdir -p "$corpus"/{netflow5,netflow9,ipfix,sflow,flow_sniff,peek}
 
-python3 - "$corpus" "$fixtures" ${shared:+"$shared"} <<'PY'
+PYTHONPATH="$here" python3 - "$corpus" "$fixtures" ${shared:+"$shared"} <<'PY'
 import hashlib, os, struct, sys
+
+from seedlib import frames, network
 
 corpus, fixtures = sys.argv[1], sys.argv[2]
 shared = sys.argv[3] if len(sys.argv) > 3 else None
@@ -51,60 +53,7 @@ def put(target, data):
     with open(os.path.join(corpus, target, name), "wb") as f:
         f.write(data)
 
-def frames(buf):
-    """(link type, frame) of each whole record of a pcap or pcapng prefix."""
-    out = []
-    if len(buf) < 24:
-        return out
-    magic = buf[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        e = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-        link = struct.unpack(e + "I", buf[20:24])[0] & 0xFFFF
-        pos = 24
-        while pos + 16 <= len(buf):
-            caplen = struct.unpack(e + "I", buf[pos + 8:pos + 12])[0]
-            if pos + 16 + caplen > len(buf):
-                break
-            out.append((link, buf[pos + 16:pos + 16 + caplen]))
-            pos += 16 + caplen
-    elif magic == b"\x0a\x0d\x0d\x0a":
-        pos, e, links = 0, "<", []
-        while pos + 12 <= len(buf):
-            if buf[pos:pos + 4] == b"\x0a\x0d\x0d\x0a":
-                e = "<" if buf[pos + 8:pos + 12] == b"\x4d\x3c\x2b\x1a" else ">"
-                links = []
-            btype, blen = struct.unpack(e + "II", buf[pos:pos + 8])
-            if blen < 12 or pos + blen > len(buf):
-                break
-            body = buf[pos + 8:pos + blen - 4]
-            if btype == 1 and len(body) >= 2:
-                links.append(struct.unpack(e + "H", body[:2])[0])
-            elif btype in (2, 6) and len(body) >= 20:
-                ifid = struct.unpack(e + ("I" if btype == 6 else "H"), body[:4 if btype == 6 else 2])[0]
-                caplen = struct.unpack(e + "I", body[12:16])[0]
-                if ifid < len(links):
-                    out.append((links[ifid], body[20:20 + caplen]))
-            elif btype == 3 and len(body) >= 4 and links:
-                out.append((links[0], body[4:]))
-            pos += blen
-    return out
 
-def network(link, f):
-    """The IP packet of a frame, for the link types the ipv4/ipv6 targets care about."""
-    if link == 1 and len(f) >= 14:
-        et, at = struct.unpack(">H", f[12:14])[0], 14
-        while et in (0x8100, 0x88A8) and len(f) >= at + 4:
-            et, at = struct.unpack(">H", f[at + 2:at + 4])[0], at + 4
-        return f[at:] if et in (0x0800, 0x86DD) else None
-    if link in (12, 14, 101, 228, 229):
-        return f
-    if link in (0, 108) and len(f) > 4:
-        return f[4:]
-    if link == 113 and len(f) > 16:
-        return f[16:]
-    if link == 276 and len(f) > 20:
-        return f[20:]
-    return None
 
 def tcp_options(ip):
     """Data-offset byte + option area of a TCP segment (the tcp_options target's input)."""
@@ -143,8 +92,10 @@ PY
 
 flows="$(dirname "$repo")/shared/data/flows"
 [ -d "$flows" ] || flows=""
-python3 - "$corpus" ${shared:+"$shared"} ${flows:+"$flows"} <<'PY'
+PYTHONPATH="$here" python3 - "$corpus" ${shared:+"$shared"} ${flows:+"$flows"} <<'PY'
 import hashlib, os, struct, sys
+
+from seedlib import frames, network
 
 corpus = sys.argv[1]
 roots = sys.argv[2:]
@@ -155,57 +106,7 @@ def put(target, data):
     with open(os.path.join(corpus, target, name), "wb") as f:
         f.write(data)
 
-def records(buf):
-    """(link type, frame) of each record of a pcap or pcapng file."""
-    out = []
-    magic = buf[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        e = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-        link = struct.unpack(e + "I", buf[20:24])[0] & 0xFFFF
-        pos = 24
-        while pos + 16 <= len(buf):
-            caplen = struct.unpack(e + "I", buf[pos + 8:pos + 12])[0]
-            if pos + 16 + caplen > len(buf):
-                break
-            out.append((link, buf[pos + 16:pos + 16 + caplen]))
-            pos += 16 + caplen
-    elif magic == b"\x0a\x0d\x0d\x0a":
-        pos, e, links = 0, "<", []
-        while pos + 12 <= len(buf):
-            if buf[pos:pos + 4] == b"\x0a\x0d\x0d\x0a":
-                e = "<" if buf[pos + 8:pos + 12] == b"\x4d\x3c\x2b\x1a" else ">"
-                links = []
-            btype, blen = struct.unpack(e + "II", buf[pos:pos + 8])
-            if blen < 12 or pos + blen > len(buf):
-                break
-            body = buf[pos + 8:pos + blen - 4]
-            if btype == 1 and len(body) >= 2:
-                links.append(struct.unpack(e + "H", body[:2])[0])
-            elif btype in (2, 6) and len(body) >= 20:
-                ifid = struct.unpack(e + ("I" if btype == 6 else "H"), body[:4 if btype == 6 else 2])[0]
-                caplen = struct.unpack(e + "I", body[12:16])[0]
-                if ifid < len(links):
-                    out.append((links[ifid], body[20:20 + caplen]))
-            elif btype == 3 and len(body) >= 4 and links:
-                out.append((links[0], body[4:]))
-            pos += blen
-    return out
 
-def ip_of(link, f):
-    if link == 1 and len(f) >= 14:
-        et, at = struct.unpack(">H", f[12:14])[0], 14
-        while et in (0x8100, 0x88A8) and len(f) >= at + 4:
-            et, at = struct.unpack(">H", f[at + 2:at + 4])[0], at + 4
-        return f[at:] if et in (0x0800, 0x86DD) else None
-    if link in (12, 14, 101, 228, 229):
-        return f
-    if link in (0, 108) and len(f) > 4:
-        return f[4:]
-    if link == 113 and len(f) > 16:
-        return f[16:]
-    if link == 276 and len(f) > 20:
-        return f[20:]
-    return None
 
 def l4(ip, frags):
     """(proto, sport, dport, payload) of a UDP/TCP packet; IPv4 fragments reassembled."""
@@ -245,8 +146,8 @@ def packets(path):
     with open(path, "rb") as f:
         buf = f.read()
     frags, out = {}, []
-    for link, fr in records(buf):
-        ip = ip_of(link, fr)
+    for link, fr in frames(buf):
+        ip = network(link, fr)
         p = ip and l4(ip, frags)
         if p:
             out.append(p)
