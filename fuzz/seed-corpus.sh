@@ -21,6 +21,7 @@
 #   outage_reports    small reports in each format (CSV with and without header, JSON array,
 #                     JSON lines)
 #   log_times         the logs' bracketed times and a few handmade ones
+#   asn_csv, asn_table  a few ASN CSV rows and the body of the table compiled from them
 # Files are named by content hash, so running it again adds nothing twice.
 set -euo pipefail
 
@@ -306,7 +307,26 @@ for t in (b"2025-03-10T14:00:05Z", b"2025-03-10T14:00:05.123456789+05:30", b"10/
     put("log_times", t)
 PY
 
+# ASN tables: a few CSV rows, and the body of the table compiled from them (the asn_table
+# target adds the magic and checksum itself), when floodtrace-geo-compile is built.
+mkdir -p "$corpus"/{asn_csv,asn_table}
+printf '%s\n' '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."' '1.0.4.0,1.0.7.255,38803,Gtelecom Pty Ltd' \
+    '2001:db8::,2001:db8::ffff,64496,"Doc ""AS"""' > "$corpus/asn_csv/rows"
+compile="$repo/target/release/floodtrace-geo-compile"
+if [ -x "$compile" ]; then
+    table="$(mktemp)"
+    "$compile" -o "$table" --name seed --version 1 "$corpus/asn_csv/rows" >/dev/null
+    python3 - "$table" "$corpus/asn_table/rows" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(b[8:-8])
+PY
+    rm -f "$table"
+else
+    echo "seed-corpus: $compile not built; asn_table starts empty" >&2
+fi
+
 for t in capture resume frame ipv4 ipv6 tcp_options netflow5 netflow9 ipfix sflow flow_sniff peek \
-    access_log outage_reports log_times; do
+    access_log outage_reports log_times asn_csv asn_table; do
     echo "seed-corpus: $t: $(ls "$corpus/$t" | wc -l) inputs" >&2
 done

@@ -26,7 +26,7 @@ use std::path::Path;
 use crate::table::{V4Table, V6Table, NONE};
 use crate::{GeoError, Provenance};
 
-const MAGIC: &[u8; 8] = b"FTASN\0\0\x01";
+pub(crate) const MAGIC: &[u8; 8] = b"FTASN\0\0\x01";
 
 /// Where the data came from, embedded in the compiled file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -206,7 +206,7 @@ fn split_csv(line: &str) -> Result<Vec<String>, &'static str> {
     Ok(out)
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);

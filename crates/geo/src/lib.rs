@@ -30,6 +30,7 @@ use floodtrace_engine::attribute::GeoLookup;
 
 pub mod asn;
 pub mod country;
+pub mod fuzzing;
 pub mod record;
 pub mod table;
 
