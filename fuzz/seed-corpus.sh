@@ -22,6 +22,7 @@
 #                     JSON lines)
 #   log_times         the logs' bracketed times and a few handmade ones
 #   asn_csv, asn_table  a few ASN CSV rows and the body of the table compiled from them
+#   claim, allow_list the documented claim forms and an allow-list with comments
 # Files are named by content hash, so running it again adds nothing twice.
 set -euo pipefail
 
@@ -39,7 +40,7 @@ fi
 mkdir -p "$corpus"/{capture,resume,frame,ipv4,ipv6,tcp_options}
 mkdir -p "$corpus"/{netflow5,netflow9,ipfix,sflow,flow_sniff,peek}
 
-PYTHONPATH="$here" python3 - "$corpus" "$fixtures" ${shared:+"$shared"} <<'PY'
+PYTHONPATH="$here" python3 -B - "$corpus" "$fixtures" ${shared:+"$shared"} <<'PY'
 import hashlib, os, struct, sys
 
 from seedlib import frames, network
@@ -93,7 +94,7 @@ PY
 
 flows="$(dirname "$repo")/shared/data/flows"
 [ -d "$flows" ] || flows=""
-PYTHONPATH="$here" python3 - "$corpus" ${shared:+"$shared"} ${flows:+"$flows"} <<'PY'
+PYTHONPATH="$here" python3 -B - "$corpus" ${shared:+"$shared"} ${flows:+"$flows"} <<'PY'
 import hashlib, os, struct, sys
 
 from seedlib import frames, network
@@ -326,7 +327,15 @@ else
     echo "seed-corpus: $compile not built; asn_table starts empty" >&2
 fi
 
+# Claims and allow-lists: the documented forms.
+mkdir -p "$corpus"/{claim,allow_list}
+for c in origin=UA asn=AS64500 botnet=mirai spoofed=no cause=attack; do
+    printf '%s' "$c" > "$corpus/claim/$c"
+done
+printf '%s\n' '# resolvers' '192.0.2.53' '198.51.100.0/24  # monitoring' '2001:db8::/32' \
+    > "$corpus/allow_list/example"
+
 for t in capture resume frame ipv4 ipv6 tcp_options netflow5 netflow9 ipfix sflow flow_sniff peek \
-    access_log outage_reports log_times asn_csv asn_table; do
+    access_log outage_reports log_times asn_csv asn_table claim allow_list; do
     echo "seed-corpus: $t: $(ls "$corpus/$t" | wc -l) inputs" >&2
 done

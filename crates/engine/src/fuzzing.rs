@@ -1,10 +1,13 @@
 //! Entry points for fuzz targets and property tests of the text parsers (outage reports,
-//! access logs, timestamps): each takes arbitrary bytes, must never panic, and checks that
-//! the counts a parser reports add up, panicking when they do not so that a fuzzer reports
-//! it. Lines that are not valid UTF-8 reach the parsers as the lossy conversion the binary
+//! access logs, timestamps, claims, allow-lists): each takes arbitrary bytes, must never
+//! panic, and checks what the parser promises beyond that (counts that add up, values that
+//! print and read back, rules that never cover an allow-listed address), panicking when a
+//! promise is broken so that a fuzzer reports it. Lines that are not valid UTF-8 reach the parsers as the lossy conversion the binary
 //! makes of a file.
 #![doc(hidden)]
 
+use crate::claim::Claim;
+use crate::mitigate::{exclude, parse_allow_list, Cidr};
 use crate::textlog::{
     parse_access_log, parse_clf_time, parse_epoch, parse_outage_reports, parse_rfc3339, parse_time,
     ParseStats, MAX_MALFORMED_KEPT,
@@ -64,5 +67,40 @@ pub fn times(data: &[u8]) {
             parse_epoch(s),
             parse_clf_time(s),
         );
+    }
+}
+
+/// Parse `data` as a claim (`key=value`).
+///
+/// # Panics
+/// When a claim that reads does not print as text that reads back as the same claim.
+pub fn claim(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(c) = Claim::parse(&text) {
+        assert_eq!(Claim::parse(&c.to_string()), Ok(c.clone()), "{c}");
+    }
+}
+
+/// Parse `data` as an allow-list, and cut the whole address space around it.
+///
+/// # Panics
+/// When an entry does not print as text that reads back as the same entry, or a prefix
+/// left after cutting overlaps an allow-listed one.
+pub fn allow_list(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(allow) = parse_allow_list(&text) else {
+        return;
+    };
+    for a in &allow {
+        assert_eq!(a.to_string().parse::<Cidr>().as_ref(), Ok(a), "{a}");
+    }
+    for all in ["0.0.0.0/0", "::/0"] {
+        let all: Cidr = all.parse().expect("a valid prefix");
+        for left in exclude(all, &allow) {
+            assert!(
+                !allow.iter().any(|a| a.overlaps(&left)),
+                "{left} overlaps the allow-list"
+            );
+        }
     }
 }

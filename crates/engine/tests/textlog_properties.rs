@@ -1,6 +1,8 @@
 //! Properties of the text parsers that must hold for any input: no byte string makes the
-//! outage-report, access-log or timestamp parsers panic, and the counts they report add up
-//! (`floodtrace_engine::fuzzing` holds the checks, shared with the fuzz targets).
+//! outage-report, access-log, timestamp, claim or allow-list parsers panic, the counts they
+//! report add up, claims and allow-list entries read back from their printed form, and no
+//! prefix cut around an allow-list overlaps it (`floodtrace_engine::fuzzing` holds the
+//! checks, shared with the fuzz targets).
 //!
 //! Inputs are arbitrary bytes, lines assembled from the pieces real logs are made of
 //! (quotes, brackets, separators, times, JSON), and the real access logs under
@@ -90,6 +92,8 @@ fn every_parser(data: &[u8]) {
     fuzzing::access_log(data);
     fuzzing::outage_reports(data);
     fuzzing::times(data);
+    fuzzing::claim(data);
+    fuzzing::allow_list(data);
     for line in data.split(|b| *b == b'\n').take(8) {
         fuzzing::times(line);
     }
@@ -106,6 +110,60 @@ proptest! {
     #[test]
     fn lines_of_log_pieces(data in pieced()) {
         every_parser(&data);
+    }
+}
+
+/// Pieces of claims and allow-list lines.
+const CLAIM_PIECES: [&str; 22] = [
+    "origin",
+    "ORIGIN",
+    "country",
+    "asn",
+    "AS",
+    "botnet",
+    "spoofed",
+    "cause",
+    "=",
+    " ",
+    "UA",
+    "ua",
+    "64500",
+    "Mirai",
+    "yes",
+    "0",
+    "attack",
+    "10.0.0.0/8",
+    "2001:db8::/32",
+    "/",
+    "\n",
+    "#",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn claims_and_allow_lists(ix in prop::collection::vec(0..CLAIM_PIECES.len(), 0..12)) {
+        let data: Vec<u8> = ix.iter().flat_map(|&i| CLAIM_PIECES[i].bytes()).collect();
+        fuzzing::claim(&data);
+        fuzzing::allow_list(&data);
+    }
+
+    #[test]
+    fn allow_lists_of_random_prefixes(
+        prefixes in prop::collection::vec((any::<u128>(), 0u8..=128, any::<bool>()), 0..12),
+    ) {
+        let text: String = prefixes
+            .iter()
+            .map(|&(a, len, v4)| {
+                if v4 {
+                    format!("{}/{}\n", std::net::Ipv4Addr::from(a as u32), len % 33)
+                } else {
+                    format!("{}/{len}\n", std::net::Ipv6Addr::from(a))
+                }
+            })
+            .collect();
+        fuzzing::allow_list(text.as_bytes());
     }
 }
 

@@ -146,8 +146,19 @@ impl AsnBuilder {
     }
 
     /// Finish: sort, resolve overlaps (the first row of two overlapping ones wins) and fill
-    /// gaps.
-    pub fn build(mut self, source: Source) -> AsnTable {
+    /// gaps. Line breaks in `source`'s fields become spaces: the compiled file keeps them
+    /// one per line.
+    pub fn build(mut self, mut source: Source) -> AsnTable {
+        for field in [
+            &mut source.name,
+            &mut source.version,
+            &mut source.licence,
+            &mut source.sha256,
+        ] {
+            if field.contains(['\n', '\r']) {
+                *field = field.replace(['\n', '\r'], " ");
+            }
+        }
         self.v4.sort_by_key(|r| (r.0, r.1));
         self.v6.sort_by_key(|r| (r.0, r.1));
         AsnTable {
