@@ -3,9 +3,12 @@
 //! override with `FLOODTRACE_SHARED_DATA`), its truth.json says what an ideal analyser
 //! concludes, and the engine's verdicts are compared with it.
 
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use common::shared_data;
 use floodtrace_engine::attribute::{attribute, AttributeInput, GeoLookup, SpoofVerdict};
 use floodtrace_engine::campaign::{link_campaigns, CampaignConfig, CampaignMember};
 use floodtrace_engine::claim::{evaluate, Claim, ClaimEvidence, Outcome};
@@ -18,17 +21,7 @@ use floodtrace_wire::capture::RecordReader;
 use floodtrace_wire::{observe_frame, Frame, Observation};
 
 fn geo_file() -> PathBuf {
-    let dir = std::env::var_os("FLOODTRACE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = dir.join("geo/ipinfo_ip_country_asn_sample.mmdb");
-    assert!(
-        p.is_file(),
-        "test data missing: {} (the shared data folder must sit next to the repository, or \
-         set FLOODTRACE_SHARED_DATA)",
-        p.display()
-    );
-    p
+    shared_data("geo/ipinfo_ip_country_asn_sample.mmdb")
 }
 
 /// The simulator's database as a `GeoLookup` (country only; the sim returns owned names).

@@ -10,11 +10,14 @@
 //! (SYN, ACK, FIN) are part of the vector and counted in its share (see
 //! `MiraiEvidence::verdict`).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use common::shared_data;
 use floodtrace_engine::fingerprint::*;
 use floodtrace_sim::rng::Rng;
 use floodtrace_sim::vectors::{
@@ -311,19 +314,6 @@ fn other_simulated_vectors_are_never_mirai() {
     }
 }
 
-/// `../shared/data` (override with `FLOODTRACE_SHARED_DATA`).
-fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("FLOODTRACE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    assert!(
-        dir.join("pcap").is_dir(),
-        "real captures missing: {} has no pcap/ directory (expected the shared data set next to the workspace)",
-        dir.display()
-    );
-    dir
-}
-
 fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -355,17 +345,15 @@ fn read_capture(path: &Path) -> Vec<Observation> {
 }
 
 fn capture(rel: &str) -> Vec<Observation> {
-    let path = shared_data().join(rel);
-    assert!(path.is_file(), "real capture missing: {}", path.display());
-    read_capture(&path)
+    read_capture(&shared_data(rel))
 }
 
 #[test]
 fn real_captures_are_never_mirai() {
-    let data = shared_data();
+    let data = shared_data("");
     let mut files = Vec::new();
-    captures(&data.join("pcap"), &mut files);
-    captures(&data.join("flows"), &mut files);
+    captures(&shared_data("pcap"), &mut files);
+    captures(&shared_data("flows"), &mut files);
     assert!(files.len() >= 20, "only {} captures found", files.len());
     let mut packets = 0;
     for f in &files {

@@ -1,9 +1,11 @@
 //! Impact: outage reports as the simulator writes them, correlated with attack waves; web
 //! logs, including the real access logs under ../shared/data/logs (a missing folder fails).
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+mod common;
 
+use std::collections::BTreeMap;
+
+use common::shared_data;
 use floodtrace_engine::impact::{
     outage_impact, AttackWave, Impact, ImpactConfig, WebConfig, WebLog,
 };
@@ -134,19 +136,8 @@ fn json_forms_read_like_csv() {
     assert_eq!((st.format.as_str(), st.malformed), ("json", 0));
 }
 
-fn logs_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/logs");
-    assert!(
-        dir.is_dir(),
-        "../shared/data/logs is missing ({}): these tests read the real access logs described \
-         in shared/data/SOURCES.md, which must sit next to the repository",
-        dir.display()
-    );
-    dir
-}
-
 fn read_log(name: &str) -> String {
-    let p = logs_dir().join(name);
+    let p = shared_data("logs").join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
 }
 

@@ -8,10 +8,12 @@
 //! (quotes, brackets, separators, times, JSON), and the real access logs under
 //! `../shared/data/logs` cut at random points and with random bytes replaced.
 
+mod common;
+
 use std::io::Read;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use common::shared_data;
 use floodtrace_engine::fuzzing;
 use floodtrace_engine::textlog::{parse_access_log, parse_outage_reports};
 use proptest::prelude::*;
@@ -66,13 +68,8 @@ fn shared_logs() -> &'static [Vec<u8>] {
 }
 
 fn read_shared_logs() -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/logs");
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; these tests need ../shared/data next to the repository",
-            dir.display()
-        )
-    });
+    let dir = shared_data("logs");
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut out = Vec::new();
     for e in entries {
         let p = e.expect("a directory entry").path();
