@@ -2,8 +2,8 @@
 //! access logs, timestamps, claims, allow-lists): each takes arbitrary bytes, must never
 //! panic, and checks what the parser promises beyond that (counts that add up, values that
 //! print and read back, rules that never cover an allow-listed address), panicking when a
-//! promise is broken so that a fuzzer reports it. Lines that are not valid UTF-8 reach the parsers as the lossy conversion the binary
-//! makes of a file.
+//! promise is broken so that a fuzzer reports it. Lines that are not valid UTF-8 reach the
+//! parsers as the lossy conversion the binary makes of a file.
 #![doc(hidden)]
 
 use crate::claim::Claim;

@@ -478,14 +478,12 @@ fn split_json_array(text: &str) -> ArrayParts<'_> {
     if let Some((s, l)) = start.take() {
         out.push((l, &text[s..]));
     }
-    // The input's last line: a final line break ends that line, it starts no other.
+    // The input's last line: a final line break ends that line, it starts no other
+    // (`line` counted it, so it is at least 2 then).
     let last = if text.ends_with('\n') { line - 1 } else { line };
     (
         out,
-        Some((
-            last.max(1),
-            "the array is not closed (input cut short?)".into(),
-        )),
+        Some((last, "the array is not closed (input cut short?)".into())),
     )
 }
 
