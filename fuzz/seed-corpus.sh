@@ -41,19 +41,16 @@ mkdir -p "$corpus"/{capture,resume,frame,ipv4,ipv6,tcp_options}
 mkdir -p "$corpus"/{netflow5,netflow9,ipfix,sflow,flow_sniff,peek}
 
 PYTHONPATH="$here" python3 -B - "$corpus" "$fixtures" ${shared:+"$shared"} <<'PY'
-import hashlib, os, struct, sys
+import os, sys
 
-from seedlib import frames, network
+from seedlib import frames, network, writer
 
 corpus, fixtures = sys.argv[1], sys.argv[2]
 shared = sys.argv[3] if len(sys.argv) > 3 else None
 HEAD = 64 * 1024          # bytes of each shared capture
 PER_FILE = 200            # frames taken from each capture, at most
 
-def put(target, data):
-    name = hashlib.sha1(data).hexdigest()
-    with open(os.path.join(corpus, target, name), "wb") as f:
-        f.write(data)
+put = writer(corpus)
 
 
 
@@ -95,18 +92,15 @@ PY
 flows="$(dirname "$repo")/shared/data/flows"
 [ -d "$flows" ] || flows=""
 PYTHONPATH="$here" python3 -B - "$corpus" ${shared:+"$shared"} ${flows:+"$flows"} <<'PY'
-import hashlib, os, struct, sys
+import os, struct, sys
 
-from seedlib import frames, network
+from seedlib import frames, network, writer
 
 corpus = sys.argv[1]
 roots = sys.argv[2:]
 PER_FILE = 200
 
-def put(target, data):
-    name = hashlib.sha1(data).hexdigest()
-    with open(os.path.join(corpus, target, name), "wb") as f:
-        f.write(data)
+put = writer(corpus)
 
 
 
@@ -278,14 +272,14 @@ PY
 logs="$(dirname "$repo")/shared/data/logs"
 [ -d "$logs" ] || logs=""
 mkdir -p "$corpus"/{access_log,outage_reports,log_times}
-python3 - "$corpus" ${logs:+"$logs"} <<'PY'
-import hashlib, os, sys
+PYTHONPATH="$here" python3 -B - "$corpus" ${logs:+"$logs"} <<'PY'
+import os, sys
+
+from seedlib import writer
 
 corpus = sys.argv[1]
 
-def put(target, data):
-    with open(os.path.join(corpus, target, hashlib.sha1(data).hexdigest()), "wb") as f:
-        f.write(data)
+put = writer(corpus)
 
 for root in sys.argv[2:]:
     for name in sorted(os.listdir(root)):

@@ -1,5 +1,17 @@
-"""Capture walking shared by seed-corpus.sh's seeders (standard library only)."""
+"""What seed-corpus.sh's seeders share: writing corpus files and walking captures
+(standard library only)."""
+import hashlib
+import os
 import struct
+
+
+def writer(corpus):
+    """put(target, data): write `data` into corpus/target/, named by its content hash (so
+    seeding twice adds nothing twice)."""
+    def put(target, data):
+        with open(os.path.join(corpus, target, hashlib.sha1(data).hexdigest()), "wb") as f:
+            f.write(data)
+    return put
 
 
 def frames(buf):
