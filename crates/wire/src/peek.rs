@@ -792,7 +792,9 @@ const TEXT_SCAN: usize = 4096;
 
 /// Split off one line ending in `\n` (without `\r\n`); `None` if no complete line is left.
 fn line<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
-    let at = rest.iter().position(|&c| c == b'\n')?;
+    // `memchr` compares 32 bytes at a time: a flood of SSDP answers or HTTP requests has
+    // every one of its header lines scanned here.
+    let at = memchr::memchr(b'\n', rest)?;
     let (l, r) = rest.split_at_checked(at)?;
     *rest = r.get(1..)?;
     Some(l.strip_suffix(b"\r").unwrap_or(l))
@@ -829,6 +831,9 @@ fn http_response(p: &[u8], udp: bool) -> Option<AppHint> {
             let name = l.split(|&c| c == b':').next().unwrap_or(&[]);
             st |= name.eq_ignore_ascii_case(b"ST");
             usn |= name.eq_ignore_ascii_case(b"USN");
+            if st && usn {
+                break;
+            }
         }
         if st && usn {
             return Some(AppHint::SsdpResponse);
