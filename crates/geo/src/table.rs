@@ -40,17 +40,7 @@ impl<V: Copy + PartialEq> V4Table<V> {
         if next <= u64::from(u32::MAX) {
             push(&mut starts, &mut values, next as u32, none);
         }
-        let mut index = Vec::with_capacity(65_537);
-        for p in 0..65_536u32 {
-            let a = p << 16;
-            index.push((starts.partition_point(|&s| s <= a) - 1) as u32);
-        }
-        index.push((starts.len() - 1) as u32);
-        V4Table {
-            starts,
-            values,
-            index,
-        }
+        V4Table::from_parts(starts, values)
     }
 
     /// The value of `ip`.
@@ -178,10 +168,17 @@ impl<V> V4Table<V> {
     /// Rebuild from `(start, value)` pairs that already form a partition (starts strictly
     /// increasing from 0).
     pub(crate) fn from_parts(starts: Vec<u32>, values: Vec<V>) -> Self {
+        // One merge pass over the /16 boundaries and the starts (both ascending), instead
+        // of a binary search per /16: loading a table, and every run of the `asn_table`
+        // and `asn_csv` fuzz targets, builds this index.
         let mut index = Vec::with_capacity(65_537);
+        let mut range = 0usize; // the last range starting at or before the boundary
         for p in 0..65_536u32 {
-            let a = p << 16;
-            index.push((starts.partition_point(|&s| s <= a) - 1) as u32);
+            let boundary = p << 16;
+            while starts.get(range + 1).is_some_and(|&s| s <= boundary) {
+                range += 1;
+            }
+            index.push(range as u32);
         }
         index.push((starts.len() - 1) as u32);
         V4Table {
@@ -238,6 +235,33 @@ mod tests {
                 assert_eq!(t.get(ip), want, "{ip:#x}");
             }
         }
+    }
+
+    /// The /16 index equals its definition (the range holding each /16's first address),
+    /// with ranges that start on, just after and far from the boundaries, several in one
+    /// /16 and one spanning many.
+    #[test]
+    fn v4_index_matches_a_search_per_boundary() {
+        let mut ranges = Vec::new();
+        let mut x: u32 = 0x0001_0000;
+        let mut state = 0x9e37_79b9u32;
+        while let Some(next) = x.checked_add(state % 0x0003_0000 + 1) {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let hi = next.min(x.saturating_add(state % 0x0002_0000));
+            ranges.push((x, hi, state % 5));
+            x = next;
+            if state.is_multiple_of(7) {
+                x = (x & 0xffff_0000).saturating_add(0x0001_0000); // on a boundary
+            }
+        }
+        let t = V4Table::from_ranges(ranges, NONE);
+        assert!(t.len() > 10_000, "{}", t.len());
+        for p in 0..65_536u32 {
+            let want = t.starts.partition_point(|&s| s <= p << 16) - 1;
+            assert_eq!(t.index[p as usize] as usize, want, "/16 {p}");
+        }
+        assert_eq!(t.index[65_536] as usize, t.len() - 1);
+        assert_eq!(V4Table::from_parts(t.starts.clone(), t.values.clone()), t);
     }
 
     #[test]
