@@ -96,32 +96,50 @@ pub fn allow_list(data: &[u8]) {
     }
     for all in ["0.0.0.0/0", "::/0"] {
         let all: Cidr = all.parse().expect("a valid prefix");
-        // The family's entries by first address, with the furthest last address reached
-        // so far: a prefix overlaps an entry iff one starting at or before its end reaches
-        // its start (a search per prefix left, not a scan of the allow-list).
+        let spans = AllowSpans::new(&allow, all.width());
+        for left in exclude(all, &allow) {
+            assert!(!spans.overlaps(&left), "{left} overlaps the allow-list");
+        }
+    }
+}
+
+/// The allow-listed address ranges of one family, to test whether a prefix overlaps any of
+/// them with a search rather than a scan (checks of `mitigate::exclude` that do not reuse
+/// its logic).
+pub struct AllowSpans {
+    /// `(first, last)` address of each entry, by first address.
+    spans: Vec<(u128, u128)>,
+    /// The furthest last address of the entries up to each one (entries may nest).
+    reach: Vec<u128>,
+}
+
+impl AllowSpans {
+    /// The entries of `allow` whose family is `width` bits wide (32 or 128).
+    pub fn new(allow: &[Cidr], width: u8) -> Self {
         let mut spans: Vec<(u128, u128)> = allow
             .iter()
-            .filter(|a| a.width() == all.width())
+            .filter(|a| a.width() == width)
             .map(|a| {
                 let (lo, hi, _) = a.range();
                 (lo, hi)
             })
             .collect();
         spans.sort_unstable();
-        let reach: Vec<u128> = spans
+        let reach = spans
             .iter()
             .scan(0, |m, s| {
                 *m = s.1.max(*m);
                 Some(*m)
             })
             .collect();
-        for left in exclude(all, &allow) {
-            let (lo, hi, _) = left.range();
-            let before = spans.partition_point(|s| s.0 <= hi);
-            assert!(
-                before == 0 || reach[before - 1] < lo,
-                "{left} overlaps the allow-list"
-            );
-        }
+        AllowSpans { spans, reach }
+    }
+
+    /// Whether `p` (of the same family) shares an address with an entry: some entry
+    /// starting at or before `p`'s end reaches `p`'s start.
+    pub fn overlaps(&self, p: &Cidr) -> bool {
+        let (lo, hi, _) = p.range();
+        let before = self.spans.partition_point(|s| s.0 <= hi);
+        before > 0 && self.reach[before - 1] >= lo
     }
 }
