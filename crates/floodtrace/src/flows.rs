@@ -35,7 +35,8 @@ use floodtrace_report::model::IncidentReport;
 use floodtrace_wire::capture::RecordReader;
 use floodtrace_wire::flow::extract::{for_each_export, DefragConfig};
 use floodtrace_wire::flow::{
-    FlowConfig, FlowDecoder, FlowError, FlowErrorKind, FlowEvent, FlowProtocol, RawDatagrams,
+    claimed_protocol, FlowConfig, FlowDecoder, FlowError, FlowErrorKind, FlowEvent, FlowProtocol,
+    RawDatagrams,
 };
 use floodtrace_wire::link::{self, Payload};
 use floodtrace_wire::Observation;
@@ -320,28 +321,16 @@ pub fn spread(obs: &Observation, add: &mut impl FnMut(&Observation)) {
     }
 }
 
-/// The protocol a message claims by its version field alone (for damaged messages).
-fn by_version(d: &[u8]) -> Option<FlowProtocol> {
-    match d {
-        [0, 0, 0, 5, ..] => Some(FlowProtocol::SflowV5),
-        [0, 5, ..] => Some(FlowProtocol::NetflowV5),
-        [0, 9, ..] => Some(FlowProtocol::NetflowV9),
-        [0, 10, ..] => Some(FlowProtocol::Ipfix),
-        _ => None,
-    }
-}
-
 /// Is `head` (the first bytes of an input) flow telemetry, and of which kind?
 pub fn recognise(head: &[u8]) -> Option<FlowInput> {
     if RecordReader::open(head).is_ok() {
         let scan = &head[..head.len().min(PRESCAN_BYTES)];
         let stats = for_each_export(scan, DefragConfig::default(), &mut |_| {}).ok()?;
-        let export = stats.exports > 0
-            && stats.exports * 2 >= stats.udp
-            && stats.exports * 8 >= stats.records;
+        let exports = stats.exports + stats.damaged_exports;
+        let export = stats.exports > 0 && exports * 2 >= stats.udp && exports * 8 >= stats.records;
         return export.then_some(FlowInput::Capture);
     }
-    let raw = match by_version(head) {
+    let raw = match claimed_protocol(head) {
         Some(FlowProtocol::SflowV5) => head.len() >= 28,
         Some(_) => head.len() >= 16,
         None => false,
@@ -509,7 +498,7 @@ fn raw_chunks<'a>(bytes: &'a [u8], chunk_bytes: u64, dispatch: &mut dyn FnMut(Ex
                 origin: Origin::Raw {
                     number,
                     offset: m.offset,
-                    protocol: m.protocol.or_else(|| by_version(m.data)),
+                    protocol: m.protocol.or_else(|| claimed_protocol(m.data)),
                 },
             });
         }
@@ -721,14 +710,41 @@ pub fn analyze_flows<'a>(
             };
             let walked = decode_chunks(produce, decoder, depth, threads, &mut sink, progress);
             if let Ok(stats) = walked {
-                if stats.fragments_dropped > 0 {
+                if stats.other_ip > 0 {
                     sink.counts
-                        .note("flow", "flow.reassembly", 0, 0, false, || {
+                        .note("packet", "flow.other_traffic", 0, 0, false, || {
                             format!(
-                                "{} fragmented export datagram(s) could not be reassembled",
-                                stats.fragments_dropped
+                                "{} IP packets of this export capture carry no flow export \
+                                 (other UDP, TCP, ICMP, …) and are not analysed: an export \
+                                 capture is analysed by its flow records; filter the other \
+                                 traffic into its own capture to analyse it as packets",
+                                stats.other_ip
                             )
                         });
+                }
+                if let Some(first) = stats.first_dropped {
+                    let offset = offsets
+                        .get(first.record.saturating_sub(1) as usize)
+                        .copied()
+                        .unwrap_or(0);
+                    sink.counts.note(
+                        "flow",
+                        "flow.reassembly",
+                        offset,
+                        first.record,
+                        false,
+                        || {
+                            format!(
+                                "{} fragmented export datagram(s) could not be reassembled; \
+                                 the first, IP id {:#x} from {} to {} starting at this record: {}",
+                                stats.fragments_dropped,
+                                first.id,
+                                first.src,
+                                first.dst,
+                                first.reason.describe()
+                            )
+                        },
+                    );
                 }
             }
             progress(bytes.len() as u64);

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use floodtrace_wire::capture::{pcap_file_header, pcap_record_header};
-use floodtrace_wire::flow::extract::{for_each_export, DefragConfig};
+use floodtrace_wire::flow::extract::{for_each_export, DefragConfig, DropReason};
 use floodtrace_wire::flow::{
     FlowConfig, FlowDecoder, FlowError, FlowEvent, FlowProtocol, RawDatagrams,
 };
@@ -954,18 +954,7 @@ fn fragmented_export_datagrams() {
     udp.extend_from_slice(&((msg.len() + 8) as u16).to_be_bytes());
     udp.extend_from_slice(&[0, 0]);
     udp.extend_from_slice(&msg);
-    let frag = |off: usize, data: &[u8], more: bool, id: u16| {
-        let mut f = vec![0u8; 12];
-        f.extend_from_slice(&[0x08, 0x00]);
-        let total = 20 + data.len();
-        let ff = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
-        f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8]);
-        f.extend_from_slice(&id.to_be_bytes());
-        f.extend_from_slice(&ff.to_be_bytes());
-        f.extend_from_slice(&[64, 17, 0, 0, 192, 0, 2, 9, 192, 0, 2, 2]);
-        f.extend_from_slice(data);
-        f
-    };
+    let frag = ipv4_fragment;
     let split = 1480;
     let mut frames = vec![
         frag(split, &udp[split..], false, 7),
@@ -975,17 +964,7 @@ fn fragmented_export_datagrams() {
     for id in 100..200 {
         frames.push(frag(8, &[0; 8], false, id));
     }
-    let mut file = pcap_file_header(1, 262_144, false).to_vec();
-    for (i, f) in frames.iter().enumerate() {
-        let len = f.len() as u32;
-        file.extend_from_slice(&pcap_record_header(
-            (1 + i as u64) * 1_000_000_000,
-            len,
-            len,
-            false,
-        ));
-        file.extend_from_slice(f);
-    }
+    let file = ethernet_pcap(&frames);
     let mut got = Vec::new();
     let config = DefragConfig {
         max_pending: 16,
@@ -1004,6 +983,302 @@ fn fragmented_export_datagrams() {
 }
 
 const DAT_EXPORTER_FRAG: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9));
+
+/// An Ethernet frame holding an IPv4 fragment from 192.0.2.9 to 192.0.2.2 of a UDP
+/// datagram: byte offset `off`, more fragments to come, IP id `id`.
+fn ipv4_fragment(off: usize, data: &[u8], more: bool, id: u16) -> Vec<u8> {
+    let ff = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+    ipv4_frame([192, 0, 2, 9], id, ff, data)
+}
+
+/// An Ethernet frame holding an IPv4 packet of protocol UDP from `src` to 192.0.2.2.
+fn ipv4_frame(src: [u8; 4], id: u16, flags_offset: u16, l4: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = 20 + l4.len();
+    f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8]);
+    f.extend_from_slice(&id.to_be_bytes());
+    f.extend_from_slice(&flags_offset.to_be_bytes());
+    f.extend_from_slice(&[64, 17, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&[192, 0, 2, 2]);
+    f.extend_from_slice(l4);
+    f
+}
+
+/// A UDP segment from port 5000 to 4739 carrying `payload`.
+fn udp_segment(payload: &[u8]) -> Vec<u8> {
+    let mut u = vec![0x13, 0x88, 0x12, 0x83];
+    u.extend_from_slice(&((payload.len() + 8) as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(payload);
+    u
+}
+
+/// A classic pcap of Ethernet `frames`, one a second.
+fn ethernet_pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut file = pcap_file_header(1, 262_144, false).to_vec();
+    for (i, f) in frames.iter().enumerate() {
+        let len = f.len() as u32;
+        file.extend_from_slice(&pcap_record_header(
+            (1 + i as u64) * 1_000_000_000,
+            len,
+            len,
+            false,
+        ));
+        file.extend_from_slice(f);
+    }
+    file
+}
+
+/// Overlapping fragments that agree are reassembled; ones that carry different bytes make
+/// the datagram ambiguous: it is dropped once (its later fragments ignored), and the drop
+/// names the datagram.
+#[test]
+fn conflicting_fragments_are_dropped() {
+    let t = tpl(400, &[(8, 4, None), (12, 4, None), (2, 4, None)]);
+    let mut recs = Vec::new();
+    for i in (0..250u8).chain(0..250) {
+        recs.extend_from_slice(&[10, 0, 0, i, 10, 0, 1, i, 0, 0, 0, 1]);
+    }
+    let msg = ipfix(1000, &[(2, t), (400, recs)]);
+    let udp = udp_segment(&msg);
+    let mut other = udp.clone();
+    other[1500] ^= 0xff;
+    let (a, b) = (1480, 2960);
+    let frames = [
+        // Datagram 7: the middle fragment twice, the same bytes.
+        ipv4_fragment(0, &udp[..a], true, 7),
+        ipv4_fragment(a, &udp[a..b], true, 7),
+        ipv4_fragment(a, &udp[a..b], true, 7),
+        ipv4_fragment(b, &udp[b..], false, 7),
+        // Datagram 8: the middle fragment again with one byte changed, then the rest.
+        ipv4_fragment(0, &udp[..a], true, 8),
+        ipv4_fragment(a, &udp[a..b], true, 8),
+        ipv4_fragment(a, &other[a..b], true, 8),
+        ipv4_fragment(b, &udp[b..], false, 8),
+    ];
+    let file = ethernet_pcap(&frames);
+    let mut got = Vec::new();
+    let stats = for_each_export(&file, DefragConfig::default(), &mut |p| {
+        got.push((p.reassembled, p.payload == &msg[..]));
+    })
+    .unwrap();
+    assert_eq!(got, [(true, true)]);
+    assert_eq!(stats.fragments_dropped, 1);
+    let first = stats.first_dropped.expect("the dropped datagram is named");
+    assert_eq!((first.id, first.record), (8, 5));
+    assert_eq!(first.src, DAT_EXPORTER_FRAG);
+    assert_eq!(first.reason, DropReason::Conflicting);
+}
+
+/// A NetFlow v5 message from engine `engine`: header `count`, `records` records (record i
+/// from 10.0.0.i to 192.0.2.i, one packet).
+fn v5(count: u16, records: u8, engine: u8) -> Vec<u8> {
+    let mut m = vec![0, 5];
+    m.extend_from_slice(&count.to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0x27, 0x10]); // uptime 10 s
+    m.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+    m.extend_from_slice(&[0; 8]); // nsecs, sequence
+    m.extend_from_slice(&[0, engine, 0, 0]);
+    for i in 1..=records {
+        let mut r = vec![0u8; 48];
+        r[..4].copy_from_slice(&[10, 0, 0, i]);
+        r[4..8].copy_from_slice(&[192, 0, 2, i]);
+        r[16..20].copy_from_slice(&1u32.to_be_bytes());
+        r[20..24].copy_from_slice(&64u32.to_be_bytes());
+        r[38] = 17;
+        m.extend_from_slice(&r);
+    }
+    m
+}
+
+/// A NetFlow v9 message (source id 7) with the given flowsets.
+fn v9(sets: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut m = vec![0, 9, 0, sets.len() as u8, 0, 0, 0x27, 0x10];
+    m.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 7]);
+    for (id, body) in sets {
+        m.extend_from_slice(&id.to_be_bytes());
+        m.extend_from_slice(&((body.len() + 4) as u16).to_be_bytes());
+        m.extend_from_slice(body);
+    }
+    m
+}
+
+/// A v9 template record: id and `(type, len)` fields.
+fn v9_tpl(id: u16, fields: &[(u16, u16)]) -> Vec<u8> {
+    let mut t = id.to_be_bytes().to_vec();
+    t.extend_from_slice(&(fields.len() as u16).to_be_bytes());
+    for (ty, len) in fields {
+        t.extend_from_slice(&ty.to_be_bytes());
+        t.extend_from_slice(&len.to_be_bytes());
+    }
+    t
+}
+
+/// One record of the test templates: 10.0.0.i → 192.0.2.i, one packet.
+fn addr_record(i: u8) -> Vec<u8> {
+    vec![10, 0, 0, i, 192, 0, 2, i, 0, 0, 0, 1]
+}
+
+/// Cut `file` with `RawDatagrams` and decode every message: `(lengths, damaged flags,
+/// destinations' last octets, error reasons)`.
+fn cut_and_decode(file: &[u8]) -> (Vec<usize>, Vec<bool>, Vec<u8>, Vec<&'static str>) {
+    let parts: Vec<_> = RawDatagrams::new(file).collect();
+    let mut dec = FlowDecoder::default();
+    let (mut dsts, mut errs) = (Vec::new(), Vec::new());
+    for p in &parts {
+        let out = run(&mut dec, p.data);
+        dsts.extend(out.records.iter().map(|o| match o.dst {
+            IpAddr::V4(a) => a.octets()[3],
+            IpAddr::V6(_) => 0,
+        }));
+        errs.extend(reasons(&out));
+    }
+    let lens = parts.iter().map(|p| p.data.len()).collect();
+    (lens, parts.iter().map(|p| p.damaged).collect(), dsts, errs)
+}
+
+/// One damaged message of a raw file loses only itself: the cut resumes at the next
+/// consistent message, and the damage is reported where it is.
+#[test]
+fn raw_files_resume_after_a_damaged_message() {
+    // IPFIX: a set length running past the message; the message length still holds.
+    let fields = [(8, 4, None), (12, 4, None), (2, 4, None)];
+    let good = |i| ipfix(1000, &[(256, addr_record(i))]);
+    let mut bad = good(3);
+    bad[18..20].copy_from_slice(&200u16.to_be_bytes());
+    let head = ipfix(1000, &[(2, tpl(256, &fields))]);
+    let file = [head.clone(), good(1), good(2), bad, good(4), good(5)].concat();
+    let (lens, damaged, dsts, errs) = cut_and_decode(&file);
+    assert_eq!(lens, [head.len(), 32, 32, 32, 32, 32]);
+    assert_eq!(damaged, [false, false, false, true, false, false]);
+    // The damaged set's record is still whole inside the message: kept.
+    assert_eq!(dsts, [1, 2, 3, 4, 5]);
+    assert_eq!(errs, ["ipfix.truncated"]);
+
+    // NetFlow v9 (no message length): a zero flowset length; then an IPFIX message.
+    let v9_fields = [(8, 4), (12, 4), (2, 4)];
+    let head = v9(&[(0, v9_tpl(256, &v9_fields))]);
+    let good = |i| v9(&[(256, addr_record(i))]);
+    let mut bad = v9(&[(256, addr_record(3)), (256, addr_record(9))]);
+    bad[22..24].copy_from_slice(&0u16.to_be_bytes());
+    let ipfix_head = ipfix(1000, &[(2, tpl(256, &fields))]);
+    let file = [
+        head.clone(),
+        good(1),
+        bad.clone(),
+        good(4),
+        ipfix_head.clone(),
+        ipfix(1000, &[(256, addr_record(5))]),
+    ]
+    .concat();
+    let (lens, damaged, dsts, errs) = cut_and_decode(&file);
+    assert_eq!(lens, [head.len(), 36, bad.len(), 36, ipfix_head.len(), 32]);
+    assert_eq!(damaged, [false, false, true, false, false, false]);
+    assert_eq!(dsts, [1, 4, 5]);
+    assert_eq!(errs, ["netflow9.flowset_length"]);
+
+    // NetFlow v5: a count of 30 running into the next messages of the same engine is cut
+    // at the next header, instead of reading it as records.
+    let file = [v5(30, 1, 3), v5(2, 2, 3), v5(1, 1, 3)].concat();
+    let (lens, damaged, dsts, errs) = cut_and_decode(&file);
+    assert_eq!(lens, [72, 120, 72]);
+    assert_eq!(damaged, [true, false, false]);
+    assert_eq!(dsts, [1, 1, 2, 1]);
+    assert_eq!(errs, ["netflow5.truncated"]);
+    // A count that fits the file but runs into the next header of the same engine.
+    let file = [v5(3, 1, 3), v5(2, 2, 3)].concat();
+    let (lens, damaged, dsts, _) = cut_and_decode(&file);
+    assert_eq!(
+        (lens, damaged, dsts),
+        (vec![72, 120], vec![true, false], vec![1, 1, 2])
+    );
+    // Another engine's header there is read as records, as the count says.
+    let file = [v5(3, 1, 3), v5(2, 2, 4)].concat();
+    assert_eq!(cut_and_decode(&file).0[0], 168);
+}
+
+/// In a capture, a payload that fails the consistency checks is handed over as a damaged
+/// export when its exporter already sent that protocol to that port, and not otherwise.
+#[test]
+fn damaged_exports_in_captures_are_decoded() {
+    let frame =
+        |src: [u8; 4], id: u16, payload: &[u8]| ipv4_frame(src, id, 0, &udp_segment(payload));
+    let frames = [
+        frame([192, 0, 2, 9], 1, &v5(1, 1, 0)),
+        // Count 3, two records: a lying count.
+        frame([192, 0, 2, 9], 2, &v5(3, 2, 0)),
+        // The same damage from an exporter never seen: not an export.
+        frame([192, 0, 2, 10], 3, &v5(3, 2, 0)),
+        frame([192, 0, 2, 9], 4, &v5(1, 1, 0)),
+    ];
+    let file = ethernet_pcap(&frames);
+    let mut got = Vec::new();
+    let stats = for_each_export(&file, DefragConfig::default(), &mut |p| {
+        got.push((p.record, p.protocol, p.damaged));
+    })
+    .unwrap();
+    let v5p = FlowProtocol::NetflowV5;
+    assert_eq!(got, [(1, v5p, false), (2, v5p, true), (4, v5p, false)]);
+    assert_eq!(
+        (stats.exports, stats.damaged_exports, stats.other_ip),
+        (2, 1, 1)
+    );
+    let mut dec = FlowDecoder::default();
+    let out = run(&mut dec, &v5(3, 2, 0));
+    assert_eq!(out.records.len(), 2);
+    assert_eq!(reasons(&out), ["netflow5.truncated"]);
+}
+
+/// A sampling rate learned from NetFlow v9 options data applies to that exporter's v9
+/// records only, not to its IPFIX records of the same domain number.
+#[test]
+fn sampling_rates_stay_with_their_protocol() {
+    let mut dec = FlowDecoder::default();
+    // v9 options template: scope System (type 1, 4 bytes), field 34 sampling interval.
+    let mut opt = 300u16.to_be_bytes().to_vec();
+    opt.extend_from_slice(&[0, 4, 0, 4, 0, 1, 0, 4, 0, 34, 0, 4]);
+    let fields = [(8, 4), (12, 4), (2, 4)];
+    let setup = v9(&[
+        (1, opt),
+        (0, v9_tpl(256, &fields)),
+        (300, vec![0, 0, 0, 0, 0, 0, 0, 100]),
+    ]);
+    assert_eq!(run(&mut dec, &setup).samplings, [100]);
+    let v9_data = run(&mut dec, &v9(&[(256, addr_record(1))]));
+    assert_eq!(v9_data.records[0].sampling, 100);
+    let t = tpl(256, &[(8, 4, None), (12, 4, None), (2, 4, None)]);
+    let out = run(&mut dec, &ipfix(1000, &[(2, t), (256, addr_record(2))]));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.records[0].sampling, 1);
+    assert_eq!(out.records[0].packets, 1);
+}
+
+/// A data set whose template was evicted by the template limit says it may have been.
+#[test]
+fn evicted_templates_are_named_as_possibly_evicted() {
+    let mut dec = FlowDecoder::new(FlowConfig {
+        max_templates: 2,
+        ..FlowConfig::default()
+    });
+    let fields = [(8, 4, None), (12, 4, None), (2, 4, None)];
+    let out = run(&mut dec, &ipfix(1000, &[(256, addr_record(1))]));
+    assert!(out.errors[0].to_string().contains("before its template"));
+    let sets: Vec<_> = (256..259).map(|id| (2, tpl(id, &fields))).collect();
+    run(&mut dec, &ipfix(1000, &sets));
+    let out = run(&mut dec, &ipfix(1000, &[(256, addr_record(1))]));
+    assert_eq!(reasons(&out), ["ipfix.missing_template"]);
+    let msg = out.errors[0].to_string();
+    assert!(msg.contains("among the 1 templates evicted"), "{msg}");
+    assert_eq!(
+        run(&mut dec, &ipfix(1000, &[(258, addr_record(1))]))
+            .records
+            .len(),
+        1
+    );
+}
 
 // ---- properties ----------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{get16, get32, sniff, FlowProtocol};
+use std::collections::HashSet;
+
+use super::{claimed_protocol, get16, get32, sniff, FlowProtocol};
 use crate::capture::RecordReader;
 use crate::error::CaptureError;
 use crate::link::{self, Payload};
@@ -24,13 +26,23 @@ pub struct ExportPacket<'a> {
     pub sport: u16,
     /// UDP destination port.
     pub dport: u16,
-    /// The protocol [`sniff`] recognised.
+    /// The protocol [`sniff`] recognised, or for a damaged datagram the one its version
+    /// field claims.
     pub protocol: FlowProtocol,
     /// The UDP payload.
     pub payload: &'a [u8],
     /// Whether the datagram was reassembled from IP fragments.
     pub reassembled: bool,
+    /// The payload failed [`sniff`]'s consistency checks, but its version field claims the
+    /// protocol its exporter already sent to the same collector port: a damaged export
+    /// (a lying count or length, a cut datagram), handed over so that the decoder keeps
+    /// what it can and says what is wrong instead of the datagram vanishing.
+    pub damaged: bool,
 }
+
+/// Most `(exporter, collector port, protocol)` streams remembered for recognising damaged
+/// exports (see [`ExportPacket::damaged`]); beyond, new streams are not learned.
+const MAX_EXPORT_STREAMS: usize = 4096;
 
 /// Limits of the fragment reassembly buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,13 +79,64 @@ pub struct ExtractStats {
     pub exports: u64,
     /// Datagrams completed from fragments.
     pub reassembled: u64,
+    /// Damaged export datagrams handed over (see [`ExportPacket::damaged`]).
+    pub damaged_exports: u64,
+    /// IP packets that carried no export: other UDP datagrams, and unfragmented packets
+    /// of other protocols.
+    pub other_ip: u64,
     /// Pending datagrams dropped (timeout, limits, inconsistent fragments, or left
     /// incomplete at the end).
     pub fragments_dropped: u64,
+    /// The first dropped datagram, to name in a report.
+    pub first_dropped: Option<DroppedDatagram>,
     /// Records whose headers could not be decoded.
     pub undecodable: u64,
     /// The capture error that stopped the walk (what came before it was handed over).
     pub capture_error: Option<CaptureError>,
+}
+
+/// Why a fragmented datagram was not reassembled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Not completed within [`DefragConfig::timeout_ns`].
+    Timeout,
+    /// Dropped to stay within [`DefragConfig`]'s limits.
+    Limits,
+    /// Fragments disagree on the datagram's length, or a fragment is malformed.
+    Inconsistent,
+    /// Overlapping fragments carry different bytes (RFC 5722: such a datagram is
+    /// discarded; keeping either copy would guess).
+    Conflicting,
+    /// Still incomplete when the capture ended.
+    Incomplete,
+}
+
+impl DropReason {
+    /// A short description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DropReason::Timeout => "not completed within the reassembly timeout",
+            DropReason::Limits => "dropped to stay within the reassembly limits",
+            DropReason::Inconsistent => "fragments disagree on the datagram's length",
+            DropReason::Conflicting => "overlapping fragments carry different bytes",
+            DropReason::Incomplete => "fragments missing at the end of the capture",
+        }
+    }
+}
+
+/// A fragmented datagram that was not reassembled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DroppedDatagram {
+    /// Capture record of its first fragment seen (1-based).
+    pub record: u64,
+    /// IP source.
+    pub src: IpAddr,
+    /// IP destination.
+    pub dst: IpAddr,
+    /// IP identification (IPv4) or fragment identification (IPv6).
+    pub id: u32,
+    /// Why it was dropped.
+    pub reason: DropReason,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +151,8 @@ struct FragKey {
 struct Pending {
     key: FragKey,
     first_ns: u64,
+    /// Capture record of the first fragment seen.
+    first_record: u64,
     /// Reassembled L4 bytes (grows as fragments arrive).
     data: Vec<u8>,
     /// Received (start, end) ranges.
@@ -103,7 +168,15 @@ pub struct Defragmenter {
     pending: Vec<Pending>,
     bytes: usize,
     dropped: u64,
+    first_dropped: Option<DroppedDatagram>,
+    /// Datagrams dropped as ambiguous (conflicting or inconsistent fragments) and when,
+    /// at most [`REFUSED_KEYS`]: their later fragments are ignored until the timeout
+    /// instead of starting a datagram that can never complete (and counting it twice).
+    refused: Vec<(FragKey, u64)>,
 }
+
+/// Most refused datagrams remembered by a [`Defragmenter`].
+const REFUSED_KEYS: usize = 64;
 
 impl Defragmenter {
     /// An empty reassembly buffer.
@@ -129,18 +202,36 @@ impl Defragmenter {
         self.pending.len()
     }
 
-    fn drop_at(&mut self, i: usize) {
+    /// The first datagram dropped so far, counting those still pending as
+    /// [`DropReason::Incomplete`] when none was dropped.
+    pub fn first_dropped(&self) -> Option<DroppedDatagram> {
+        self.first_dropped.or_else(|| {
+            let p = self.pending.iter().min_by_key(|p| p.first_record)?;
+            Some(dropped(p, DropReason::Incomplete))
+        })
+    }
+
+    fn drop_at(&mut self, i: usize, reason: DropReason) {
         let p = self.pending.swap_remove(i);
         self.bytes -= p.data.len();
         self.dropped += 1;
+        self.first_dropped.get_or_insert(dropped(&p, reason));
+        if matches!(reason, DropReason::Conflicting | DropReason::Inconsistent) {
+            if self.refused.len() >= REFUSED_KEYS {
+                self.refused.remove(0);
+            }
+            self.refused.push((p.key, p.first_ns));
+        }
     }
 
     /// Add one fragment (`offset` in bytes, `more` = more fragments follow) of the
-    /// datagram `(src, dst, id, proto)`; returns the reassembled payload when complete.
+    /// datagram `(src, dst, id, proto)`, read from capture record `record`; returns the
+    /// reassembled payload when complete.
     #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         ts_ns: u64,
+        record: u64,
         src: IpAddr,
         dst: IpAddr,
         id: u32,
@@ -154,7 +245,7 @@ impl Defragmenter {
         let mut i = 0;
         while i < self.pending.len() {
             if ts_ns.saturating_sub(self.pending[i].first_ns) > timeout {
-                self.drop_at(i);
+                self.drop_at(i, DropReason::Timeout);
             } else {
                 i += 1;
             }
@@ -169,6 +260,11 @@ impl Defragmenter {
             id,
             proto,
         };
+        self.refused
+            .retain(|&(_, first_ns)| ts_ns.saturating_sub(first_ns) <= timeout);
+        if self.refused.iter().any(|&(k, _)| k == key) {
+            return None;
+        }
         let idx = match self.pending.iter().position(|p| p.key == key) {
             Some(i) => i,
             None => {
@@ -176,11 +272,12 @@ impl Defragmenter {
                     let oldest = (0..self.pending.len())
                         .min_by_key(|&i| self.pending[i].first_ns)
                         .unwrap_or(0);
-                    self.drop_at(oldest);
+                    self.drop_at(oldest, DropReason::Limits);
                 }
                 self.pending.push(Pending {
                     key,
                     first_ns: ts_ns,
+                    first_record: record,
                     data: Vec::new(),
                     ranges: Vec::new(),
                     total: None,
@@ -192,18 +289,28 @@ impl Defragmenter {
         if self.bytes + grow > self.config.max_bytes
             || self.pending[idx].ranges.len() >= self.config.max_fragments
         {
-            self.drop_at(idx);
+            self.drop_at(idx, DropReason::Limits);
             return None;
         }
         let p = &mut self.pending[idx];
         if !more {
             if p.total.is_some_and(|t| t != end) || p.ranges.iter().any(|r| r.1 > end) {
-                self.drop_at(idx);
+                self.drop_at(idx, DropReason::Inconsistent);
                 return None;
             }
             p.total = Some(end);
         } else if p.total.is_some_and(|t| end > t) {
-            self.drop_at(idx);
+            self.drop_at(idx, DropReason::Inconsistent);
+            return None;
+        }
+        // A repeated fragment is harmless; one that overlaps received bytes with other
+        // bytes makes the datagram ambiguous.
+        let conflict = p.ranges.iter().any(|&(s, e)| {
+            let (lo, hi) = (s.max(offset), e.min(end));
+            lo < hi && p.data[lo..hi] != data[lo - offset..hi - offset]
+        });
+        if conflict {
+            self.drop_at(idx, DropReason::Conflicting);
             return None;
         }
         if p.data.len() < end {
@@ -227,6 +334,16 @@ impl Defragmenter {
         let p = self.pending.swap_remove(idx);
         self.bytes -= p.data.len();
         Some(p.data)
+    }
+}
+
+fn dropped(p: &Pending, reason: DropReason) -> DroppedDatagram {
+    DroppedDatagram {
+        record: p.first_record,
+        src: p.key.src,
+        dst: p.key.dst,
+        id: p.key.id,
+        reason,
     }
 }
 
@@ -338,7 +455,8 @@ fn udp(seg: &[u8]) -> Option<(u16, u16, &[u8])> {
 }
 
 /// Walk every record of `capture` and call `sink` for each UDP payload that sniffs as a
-/// flow export (any port), reassembling fragmented datagrams with `defrag` limits.
+/// flow export (any port), or is a damaged export of a stream already seen (see
+/// [`ExportPacket::damaged`]), reassembling fragmented datagrams with `defrag` limits.
 ///
 /// # Errors
 /// Only the capture's file header: a damaged record later stops the walk and is reported
@@ -351,6 +469,7 @@ pub fn for_each_export<F: FnMut(ExportPacket<'_>)>(
     let mut reader = RecordReader::open(capture)?;
     let mut stats = ExtractStats::default();
     let mut frags = Defragmenter::new(defrag);
+    let mut streams: HashSet<(IpAddr, u16, FlowProtocol)> = HashSet::new();
     while let Some(item) = reader.next() {
         let rec = match item {
             Ok(r) => r,
@@ -376,8 +495,26 @@ pub fn for_each_export<F: FnMut(ExportPacket<'_>)>(
             };
             stats.udp += 1;
             stats.reassembled += u64::from(reassembled);
-            if let Some(protocol) = sniff(payload) {
-                stats.exports += 1;
+            let (protocol, damaged) = match sniff(payload) {
+                Some(p) => {
+                    if streams.len() < MAX_EXPORT_STREAMS {
+                        streams.insert((src, dport, p));
+                    }
+                    stats.exports += 1;
+                    (p, false)
+                }
+                None => match claimed_protocol(payload) {
+                    Some(p) if streams.contains(&(src, dport, p)) => {
+                        stats.damaged_exports += 1;
+                        (p, true)
+                    }
+                    _ => {
+                        stats.other_ip += 1;
+                        return;
+                    }
+                },
+            };
+            {
                 sink(ExportPacket {
                     ts_ns: rec.ts_ns,
                     record: rec.number,
@@ -388,12 +525,13 @@ pub fn for_each_export<F: FnMut(ExportPacket<'_>)>(
                     protocol,
                     payload,
                     reassembled,
+                    damaged,
                 });
             }
         };
         match ip {
             Some(Ip::Whole(src, dst, 17, seg)) => emit(src, dst, seg, false),
-            Some(Ip::Whole(..)) => {}
+            Some(Ip::Whole(..)) => stats.other_ip += 1,
             Some(Ip::Fragment {
                 src,
                 dst,
@@ -406,7 +544,10 @@ pub fn for_each_export<F: FnMut(ExportPacket<'_>)>(
                 if proto != 17 {
                     continue;
                 }
-                if let Some(whole) = frags.add(rec.ts_ns, src, dst, id, proto, offset, more, data) {
+                let whole = frags.add(
+                    rec.ts_ns, rec.number, src, dst, id, proto, offset, more, data,
+                );
+                if let Some(whole) = whole {
                     emit(src, dst, &whole, true);
                 }
             }
@@ -414,5 +555,6 @@ pub fn for_each_export<F: FnMut(ExportPacket<'_>)>(
         }
     }
     stats.fragments_dropped = frags.dropped() + frags.pending() as u64;
+    stats.first_dropped = frags.first_dropped();
     Ok(stats)
 }

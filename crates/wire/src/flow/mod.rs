@@ -52,7 +52,7 @@ mod sflow;
 mod sniff;
 pub mod template;
 
-pub use sniff::{sniff, RawDatagram, RawDatagrams};
+pub use sniff::{claimed_protocol, sniff, RawDatagram, RawDatagrams};
 pub use template::TemplateCache;
 
 /// The flow-export protocols floodtrace decodes.
@@ -252,6 +252,9 @@ pub enum FlowErrorKind {
         domain: u32,
         /// The template id of the data set.
         template_id: u16,
+        /// Templates the cache had evicted (of any exporter) before this data set: when
+        /// non-zero, the template may have arrived and been evicted.
+        evicted: u64,
     },
     /// The template was known but not refreshed within the configured timeout.
     ExpiredTemplate {
@@ -372,9 +375,20 @@ impl fmt::Display for FlowError {
             FlowErrorKind::MissingTemplate {
                 domain,
                 template_id,
+                evicted: 0,
             } => write!(
                 f,
                 "data set for template {template_id} (domain {domain}) before its template: skipped"
+            ),
+            FlowErrorKind::MissingTemplate {
+                domain,
+                template_id,
+                evicted,
+            } => write!(
+                f,
+                "data set for template {template_id} (domain {domain}) whose template is not held: \
+                 skipped (it never arrived, or it was among the {evicted} templates evicted to \
+                 stay within the template limit)"
             ),
             FlowErrorKind::ExpiredTemplate {
                 domain,

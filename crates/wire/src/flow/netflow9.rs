@@ -344,6 +344,7 @@ pub(crate) fn data_set<F: FnMut(FlowEvent)>(
             let kind = FlowErrorKind::MissingTemplate {
                 domain,
                 template_id,
+                evicted: ctx.templates.evicted(),
             };
             ctx.error(FlowError::new(protocol, set_at, kind));
             return;
@@ -386,18 +387,24 @@ pub(crate) fn data_set<F: FnMut(FlowEvent)>(
         at = next;
         ctx.summary.data_records += 1;
         if template.options {
-            options_record(ctx, domain, &rec);
+            options_record(ctx, protocol, domain, &rec);
         } else {
-            data_record(ctx, domain, &rec, clock);
+            data_record(ctx, protocol, domain, &rec, clock);
         }
     }
 }
 
-fn options_record<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, domain: u32, rec: &Rec) {
+fn options_record<F: FnMut(FlowEvent)>(
+    ctx: &mut Ctx<'_, F>,
+    protocol: FlowProtocol,
+    domain: u32,
+    rec: &Rec,
+) {
     let Some(rate) = rec.own_rate() else {
         return;
     };
     let key = SamplerKey {
+        protocol,
         exporter: ctx.exporter,
         domain,
         sampler_id: rec.sampler_id.unwrap_or(0),
@@ -411,7 +418,13 @@ fn options_record<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, domain: u32, rec: &
     }));
 }
 
-fn data_record<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, domain: u32, rec: &Rec, clock: Clock) {
+fn data_record<F: FnMut(FlowEvent)>(
+    ctx: &mut Ctx<'_, F>,
+    protocol: FlowProtocol,
+    domain: u32,
+    rec: &Rec,
+    clock: Clock,
+) {
     if !rec.has_address() {
         ctx.stats.unaddressed += 1;
         return;
@@ -419,6 +432,7 @@ fn data_record<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, domain: u32, rec: &Rec
     let exporter: IpAddr = ctx.exporter;
     let learned = |sampler_id| {
         ctx.templates.sampler(&SamplerKey {
+            protocol,
             exporter,
             domain,
             sampler_id,

@@ -103,6 +103,9 @@ pub struct TemplateKey {
 /// Cache key of a sampler rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SamplerKey {
+    /// NetFlow v9 or IPFIX: an exporter may speak both, with separate source id and
+    /// observation domain spaces, and one's sampling says nothing of the other's.
+    pub protocol: FlowProtocol,
     /// Exporter address.
     pub exporter: IpAddr,
     /// Source id / observation domain id.
@@ -118,6 +121,8 @@ struct Bounded<K, V> {
     map: HashMap<K, (V, u64)>,
     order: VecDeque<(K, u64)>,
     next: u64,
+    /// Entries evicted so far.
+    evicted: u64,
 }
 
 impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
@@ -127,6 +132,7 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
             map: HashMap::new(),
             order: VecDeque::new(),
             next: 0,
+            evicted: 0,
         }
     }
 
@@ -146,6 +152,7 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
                 }
             }
         }
+        self.evicted += evicted;
         self.order.push_back((key, seq));
         // Replacements leave stale entries behind: compact so the queue stays bounded.
         if self.order.len() > 2 * self.cap + 16 {
@@ -215,6 +222,13 @@ impl TemplateCache {
     /// Whether no template is held.
     pub fn is_empty(&self) -> bool {
         self.templates.len() == 0
+    }
+
+    /// Templates evicted so far to stay within [`FlowConfig::max_templates`]. Part of the
+    /// cache's state (learning templates evicts as decoding does), so it is the same
+    /// whatever thread decodes a datagram.
+    pub fn evicted(&self) -> u64 {
+        self.templates.evicted
     }
 
     /// Number of sampler rates held.
