@@ -176,10 +176,14 @@ fn listen(addr: &str, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)> {
     Ok((sock, got))
 }
 
+/// Whose numbering one sequence counter follows: the protocol, an address and the number
+/// that scopes the sequence within it, as each protocol defines it (see [`SeqTracker::note`]).
+type SeqKey = (FlowProtocol, IpAddr, u32);
+
 /// Sequence-number losses per exporter and observation domain.
 #[derive(Debug, Default)]
 pub struct SeqTracker {
-    next: HashMap<(FlowProtocol, IpAddr, u32), u32>,
+    next: HashMap<SeqKey, u32>,
     /// Datagrams missing (NetFlow v9, sFlow: they number datagrams).
     pub lost_datagrams: u64,
     /// Records missing (NetFlow v5, IPFIX: they number records).
@@ -191,45 +195,72 @@ pub struct SeqTracker {
 }
 
 impl SeqTracker {
-    /// Note one datagram: its header's sequence number and how much it advances it.
-    /// `data_records` is what an IPFIX message counts (all data records); `resync` skips
-    /// the check after this datagram (its record count is unknown).
+    /// Note one datagram from `exporter`: its header's sequence number and how much it
+    /// advances it. `data_records` is what an IPFIX message counts (all data records);
+    /// `resync` skips the check after this datagram (its record count is unknown).
+    ///
+    /// Each protocol numbers within its own scope, and one sequence is followed per scope:
+    /// NetFlow v5 per exporter and (engine type, engine id), NetFlow v9 per exporter and
+    /// source id, IPFIX per exporter and observation domain, sFlow per agent address (from
+    /// the datagram, whichever address sent it) and sub-agent id.
     pub fn note(&mut self, exporter: IpAddr, d: &[u8], data_records: u32, resync: bool) {
         let be32 = |at: usize| {
             d.get(at..at + 4)
                 .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
         };
         let be16 = |at: usize| d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-        let (proto, domain, seq, advance) = match (be16(0), be16(2)) {
-            (Some(5), Some(count)) => match be32(16) {
-                Some(s) => (FlowProtocol::NetflowV5, 0, s, u32::from(count)),
-                None => return,
+        let (key, seq, advance): (SeqKey, u32, u32) = match (be16(0), be16(2)) {
+            // Engine type and id (bytes 20, 21): a router's engines number flows apart.
+            (Some(5), Some(count)) => match (be32(16), be16(20)) {
+                (Some(s), Some(engine)) => (
+                    (FlowProtocol::NetflowV5, exporter, u32::from(engine)),
+                    s,
+                    u32::from(count),
+                ),
+                _ => return,
             },
             (Some(9), _) => match (be32(12), be32(16)) {
-                (Some(s), Some(dom)) => (FlowProtocol::NetflowV9, dom, s, 1),
+                (Some(s), Some(source_id)) => {
+                    ((FlowProtocol::NetflowV9, exporter, source_id), s, 1)
+                }
                 _ => return,
             },
             (Some(10), _) => match (be32(8), be32(12)) {
-                (Some(s), Some(dom)) => (FlowProtocol::Ipfix, dom, s, data_records),
+                (Some(s), Some(domain)) => {
+                    ((FlowProtocol::Ipfix, exporter, domain), s, data_records)
+                }
                 _ => return,
             },
             (Some(0), Some(5)) => {
-                let at = match be32(4) {
-                    Some(1) => 12,
-                    Some(2) => 24,
+                // Agent address type 1 (IPv4) or 2 (IPv6), the address, then sub-agent id
+                // and sequence number.
+                let (agent, at) = match be32(4) {
+                    Some(1) => (
+                        d.get(8..12)
+                            .and_then(|a| <[u8; 4]>::try_from(a).ok())
+                            .map(IpAddr::from),
+                        12,
+                    ),
+                    Some(2) => (
+                        d.get(8..24)
+                            .and_then(|a| <[u8; 16]>::try_from(a).ok())
+                            .map(IpAddr::from),
+                        24,
+                    ),
                     _ => return,
                 };
-                match (be32(at), be32(at + 4)) {
-                    (Some(sub), Some(s)) => (FlowProtocol::SflowV5, sub, s, 1),
+                match (agent, be32(at), be32(at + 4)) {
+                    (Some(agent), Some(sub_agent), Some(s)) => {
+                        ((FlowProtocol::SflowV5, agent, sub_agent), s, 1)
+                    }
                     _ => return,
                 }
             }
             _ => return,
         };
-        let key = (proto, exporter, domain);
         if let Some(&expected) = self.next.get(&key) {
             let diff = seq.wrapping_sub(expected) as i32;
-            let units = match proto {
+            let units = match key.0 {
                 FlowProtocol::NetflowV9 | FlowProtocol::SflowV5 => &mut self.lost_datagrams,
                 _ => &mut self.lost_records,
             };
@@ -734,16 +765,126 @@ mod tests {
         // 3 and 4 missing, then 4 arrived late.
         assert_eq!((t.lost_datagrams, t.late, t.domains), (1, 1, 2));
         // IPFIX counts records: 10 records, then a message claiming 15 before it.
-        let ipfix = |seq: u32| {
-            let mut d = vec![0, 10, 0, 16, 0, 0, 0, 0];
-            d.extend_from_slice(&seq.to_be_bytes());
-            d.extend_from_slice(&7u32.to_be_bytes());
-            d
-        };
-        t.note(e, &ipfix(0), 10, false);
-        t.note(e, &ipfix(15), 3, false);
-        t.note(e, &ipfix(18), 3, false);
+        t.note(e, &ipfix(0, 7), 10, false);
+        t.note(e, &ipfix(15, 7), 3, false);
+        t.note(e, &ipfix(18, 7), 3, false);
         assert_eq!(t.lost_records, 5);
+    }
+
+    /// A NetFlow v5 header (no records) from engine `engine_type`/`engine_id`, whose
+    /// `flow_sequence` is `seq` and which holds `count` records.
+    fn v5(seq: u32, engine_type: u8, engine_id: u8, count: u16) -> Vec<u8> {
+        let mut d = vec![0, 5];
+        d.extend_from_slice(&count.to_be_bytes());
+        d.extend_from_slice(&[0; 12]); // uptime, secs, nsecs
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&[engine_type, engine_id, 0, 0]);
+        d
+    }
+
+    /// An IPFIX message header with sequence number `seq` from observation domain `domain`.
+    fn ipfix(seq: u32, domain: u32) -> Vec<u8> {
+        let mut d = vec![0, 10, 0, 16, 0, 0, 0, 0];
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&domain.to_be_bytes());
+        d
+    }
+
+    /// An sFlow v5 datagram header of agent `agent`, sub-agent `sub_agent`, sequence `seq`.
+    fn sflow(agent: IpAddr, sub_agent: u32, seq: u32) -> Vec<u8> {
+        let mut d = vec![0, 0, 0, 5];
+        match agent {
+            IpAddr::V4(a) => {
+                d.extend_from_slice(&1u32.to_be_bytes());
+                d.extend_from_slice(&a.octets());
+            }
+            IpAddr::V6(a) => {
+                d.extend_from_slice(&2u32.to_be_bytes());
+                d.extend_from_slice(&a.octets());
+            }
+        }
+        d.extend_from_slice(&sub_agent.to_be_bytes());
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&[0; 8]); // uptime, samples
+        d
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn v5_sequence_runs_per_engine() {
+        let mut t = SeqTracker::default();
+        let e = ip("192.0.2.1");
+        // Two engines of one exporter, each numbering its own flows, interleaved; and two
+        // engine types sharing engine id 1.
+        for i in 0..5 {
+            t.note(e, &v5(100 + 2 * i, 0, 1, 2), 0, false);
+            t.note(e, &v5(5000 + i, 0, 2, 1), 0, false);
+            t.note(e, &v5(70_000 + 3 * i, 1, 1, 3), 0, false);
+        }
+        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
+        // A real loss within one engine is still counted: engine 2 skips 5005 and 5006.
+        t.note(e, &v5(5007, 0, 2, 1), 0, false);
+        t.note(e, &v5(110, 0, 1, 2), 0, false);
+        assert_eq!((t.lost_records, t.late), (2, 0));
+        // And one of them arriving late is taken back.
+        t.note(e, &v5(5005, 0, 2, 1), 0, false);
+        assert_eq!((t.lost_records, t.late), (1, 1));
+    }
+
+    #[test]
+    fn v9_sequence_runs_per_exporter_and_source_id() {
+        let mut t = SeqTracker::default();
+        let (a, b) = (ip("192.0.2.1"), ip("192.0.2.2"));
+        for i in 0..5 {
+            t.note(a, &v9(10 + i, 1), 0, false);
+            t.note(a, &v9(9000 + i, 2), 0, false);
+            t.note(b, &v9(300 + i, 1), 0, false);
+        }
+        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 3));
+        t.note(b, &v9(308, 1), 0, false);
+        t.note(a, &v9(15, 1), 0, false);
+        assert_eq!((t.lost_datagrams, t.late), (3, 0));
+    }
+
+    #[test]
+    fn ipfix_sequence_runs_per_exporter_and_observation_domain() {
+        let mut t = SeqTracker::default();
+        let (a, b) = (ip("192.0.2.1"), ip("2001:db8::1"));
+        for i in 0..5 {
+            t.note(a, &ipfix(4 * i, 7), 4, false);
+            t.note(a, &ipfix(1_000_000 + i, 8), 1, false);
+            t.note(b, &ipfix(50 + 2 * i, 7), 2, false);
+        }
+        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
+        t.note(a, &ipfix(1_000_009, 8), 1, false);
+        t.note(b, &ipfix(60, 7), 2, false);
+        assert_eq!((t.lost_records, t.late), (4, 0));
+    }
+
+    #[test]
+    fn sflow_sequence_runs_per_agent_and_sub_agent() {
+        let mut t = SeqTracker::default();
+        let relay = ip("192.0.2.1");
+        let (a, b, c) = (ip("198.51.100.1"), ip("198.51.100.2"), ip("2001:db8::2"));
+        // Three agents' datagrams forwarded by one relay, interleaved; agent `a` has two
+        // sub-agents.
+        for i in 0..5 {
+            t.note(relay, &sflow(a, 0, 10 + i), 0, false);
+            t.note(relay, &sflow(a, 1, 400 + i), 0, false);
+            t.note(relay, &sflow(b, 0, 7000 + i), 0, false);
+            t.note(relay, &sflow(c, 0, 20 + i), 0, false);
+        }
+        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
+        // The agent address says whose sequence it is, not the address it was sent from.
+        t.note(ip("192.0.2.9"), &sflow(b, 0, 7005), 0, false);
+        t.note(relay, &sflow(b, 0, 7006), 0, false);
+        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
+        // A real loss: sub-agent 1 of `a` skips 405 and 406.
+        t.note(relay, &sflow(a, 1, 407), 0, false);
+        assert_eq!((t.lost_datagrams, t.late), (2, 0));
     }
 
     #[test]
