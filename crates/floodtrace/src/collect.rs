@@ -7,8 +7,9 @@
 //! incident detection over everything aggregated so far and prints the incidents it has
 //! not printed yet. On SIGINT / SIGTERM, after `--duration` or `--max-datagrams`, the
 //! receivers stop, the queue is drained, and the counts are printed: datagrams received,
-//! records decoded, malformed datagrams, losses from the exporters' sequence numbers and
-//! the kernel's drop counter of each socket (`/proc/net/udp`).
+//! records decoded, malformed datagrams (with their errors by reason, and the exporter and
+//! description of the first of each), losses from the exporters' sequence numbers and the
+//! kernel's drop counter of each socket (`/proc/net/udp`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
-use floodtrace_wire::flow::{sniff, FlowProtocol, RawDatagrams};
+use floodtrace_wire::flow::{sniff, FlowError, FlowProtocol, RawDatagrams};
 
 use crate::flows::FlowRun;
 
@@ -284,6 +285,75 @@ impl SeqTracker {
     }
 }
 
+/// Decoding errors of a collector run by reason, for the summary: a count each and where
+/// the first came from.
+///
+/// Memory stays bounded whatever arrives: entries are keyed by the decoders' reason keys,
+/// which are `&'static str` (a fixed set compiled into the binary, not text from the
+/// datagram), and each keeps one count and one description of bounded length.
+#[derive(Debug, Default)]
+pub struct ErrorReasons {
+    by_reason: HashMap<&'static str, ReasonTally>,
+}
+
+/// The errors of one reason key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReasonTally {
+    /// `flow` (the export itself) or `packet` (an sFlow sampled packet header), as in
+    /// `analyze`'s error list.
+    pub kind: &'static str,
+    /// Errors of this reason.
+    pub count: u64,
+    /// Address of the exporter whose datagram had the first.
+    pub exporter: IpAddr,
+    /// Where the first's damaged structure starts in its datagram.
+    pub offset: usize,
+    /// The first's description (protocol, offset, what is wrong).
+    pub message: String,
+}
+
+impl ErrorReasons {
+    /// Count one decoding error of a datagram from `exporter`.
+    pub fn note(&mut self, exporter: IpAddr, e: &FlowError) {
+        self.by_reason
+            .entry(e.reason())
+            .and_modify(|t| t.count += 1)
+            .or_insert_with(|| ReasonTally {
+                kind: crate::flows::error_kind(e),
+                count: 1,
+                exporter,
+                offset: e.offset,
+                message: e.to_string(),
+            });
+    }
+
+    /// The reasons, most frequent first (ties by key).
+    pub fn sorted(&self) -> Vec<(&'static str, &ReasonTally)> {
+        let mut v: Vec<_> = self.by_reason.iter().map(|(&k, t)| (k, t)).collect();
+        v.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+        v
+    }
+
+    /// The summary's `error_reasons`: `[{reason, kind, count, exporter, offset, message}]`,
+    /// most frequent first; `exporter`, `offset` and `message` describe the first error of
+    /// each reason.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.sorted()
+            .into_iter()
+            .map(|(reason, t)| {
+                serde_json::json!({
+                    "reason": reason,
+                    "kind": t.kind,
+                    "count": t.count,
+                    "exporter": t.exporter.to_string(),
+                    "offset": t.offset,
+                    "message": t.message,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Counts of a collector run.
 #[derive(Debug, Default)]
 struct Totals {
@@ -294,6 +364,7 @@ struct Totals {
     templates: u64,
     malformed: u64,
     errors: u64,
+    reasons: ErrorReasons,
 }
 
 /// Run `floodtrace collect`.
@@ -424,7 +495,11 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
                         if let Some(p) = sniff(d) {
                             *totals.by_protocol.entry(p.name()).or_default() += 1;
                         }
-                        let (summary, templates) = run.decode_into(exporter, ts, d, &mut agg);
+                        let reasons = &mut totals.reasons;
+                        let (summary, templates) =
+                            run.decode_into(exporter, ts, d, &mut agg, |e| {
+                                reasons.note(exporter, e)
+                            });
                         totals.records += u64::from(summary.records);
                         totals.templates += u64::from(templates);
                         totals.errors += u64::from(summary.errors);
@@ -465,6 +540,7 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
         "templates": totals.templates,
         "malformed_datagrams": totals.malformed,
         "errors": totals.errors,
+        "error_reasons": totals.reasons.to_json(),
         "sequence_lost_datagrams": seq.lost_datagrams,
         "sequence_lost_records": seq.lost_records,
         "sequence_late": seq.late,
@@ -498,6 +574,16 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
                 "malformed {} datagrams ({} errors); lost by sequence numbers: {} datagrams (v9/sFlow), {} records (v5/IPFIX), {} late; kernel drops {}",
                 totals.malformed, totals.errors, seq.lost_datagrams, seq.lost_records, seq.late, drops
             )?;
+            for (reason, t) in totals.reasons.sorted() {
+                writeln!(
+                    out,
+                    "  {reason}: {} error{}, first from {}: {}",
+                    t.count,
+                    if t.count == 1 { "" } else { "s" },
+                    t.exporter,
+                    t.message
+                )?;
+            }
             writeln!(
                 out,
                 "decoding: {:.3} s for {} records ({:.2} M records/s); {} incident(s)",
@@ -887,6 +973,85 @@ mod tests {
         assert_eq!((t.lost_datagrams, t.late), (2, 0));
     }
 
+    /// Decode `d` from `exporter`, noting its errors in `reasons`; returns its error count.
+    fn decode_noting(
+        run: &mut FlowRun,
+        reasons: &mut ErrorReasons,
+        exporter: IpAddr,
+        d: &[u8],
+    ) -> u64 {
+        let mut agg = Aggregator::counting_only();
+        let (s, _) = run.decode_into(exporter, 0, d, &mut agg, |e| reasons.note(exporter, e));
+        u64::from(s.errors)
+    }
+
+    #[test]
+    fn error_reasons_count_and_keep_the_first() {
+        let mut run = FlowRun::live();
+        let mut reasons = ErrorReasons::default();
+        let (a, b) = (ip("192.0.2.1"), ip("2001:db8::7"));
+        decode_noting(&mut run, &mut reasons, a, b"not an export");
+        // A v5 header counting no records, then one counting 3 that holds none.
+        decode_noting(&mut run, &mut reasons, b, &v5(1, 0, 0, 0));
+        decode_noting(&mut run, &mut reasons, a, &v5(2, 0, 0, 3));
+        decode_noting(&mut run, &mut reasons, a, &v5(3, 0, 0, 0));
+        decode_noting(&mut run, &mut reasons, b, b"\x00");
+        decode_noting(&mut run, &mut reasons, b, b"");
+        let got: Vec<(&str, u64, &'static str, IpAddr, usize)> = reasons
+            .sorted()
+            .into_iter()
+            .map(|(r, t)| (r, t.count, t.kind, t.exporter, t.offset))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("flow.unrecognised", 3, "flow", a, 0),
+                ("netflow5.count", 2, "flow", b, 2),
+                ("netflow5.truncated", 1, "flow", a, 24),
+            ]
+        );
+        let first = &reasons.by_reason["netflow5.count"].message;
+        assert!(first.starts_with("netflow5 at offset 2"), "{first}");
+        let json = reasons.to_json();
+        assert_eq!(json[1]["reason"], "netflow5.count", "{json}");
+        assert_eq!(json[1]["exporter"], "2001:db8::7", "{json}");
+    }
+
+    #[test]
+    fn error_reasons_stay_bounded_whatever_arrives() {
+        let mut run = FlowRun::live();
+        let mut reasons = ErrorReasons::default();
+        let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut errors = 0;
+        for i in 0..20_000u32 {
+            // Random bytes from a new exporter each time, behind each protocol's version.
+            let mut d: Vec<u8> = (0..next() % 300).map(|_| next() as u8).collect();
+            let version: &[u8] = match i % 5 {
+                0 => &[0, 5],
+                1 => &[0, 9],
+                2 => &[0, 10],
+                3 => &[0, 0, 0, 5, 0, 0, 0, 1],
+                _ => &[],
+            };
+            let n = version.len().min(d.len());
+            d[..n].copy_from_slice(&version[..n]);
+            let exporter = IpAddr::from(0x0a00_0000u32.wrapping_add(i).to_be_bytes());
+            errors += decode_noting(&mut run, &mut reasons, exporter, &d);
+        }
+        let sorted = reasons.sorted();
+        assert!(errors > 10_000, "{errors}");
+        assert_eq!(sorted.iter().map(|(_, t)| t.count).sum::<u64>(), errors);
+        // One entry per reason key, not per exporter, offset or message.
+        assert!(sorted.len() <= 40, "{} reasons: {sorted:?}", sorted.len());
+        assert!(sorted.windows(2).all(|w| w[0].1.count >= w[1].1.count));
+    }
+
     #[test]
     fn synthetic_export_decodes() {
         let mut run = FlowRun::live();
@@ -895,7 +1060,9 @@ mod tests {
         let mut records = 0;
         synthetic_v9(2001, 45, |d| {
             assert!(d.len() <= 1400, "{}", d.len());
-            let (s, _) = run.decode_into("127.0.0.1".parse().unwrap(), 0, d, &mut agg);
+            let (s, _) = run.decode_into("127.0.0.1".parse().unwrap(), 0, d, &mut agg, |e| {
+                panic!("{e}")
+            });
             assert_eq!(s.errors, 0);
             records += s.records;
             seq.note("127.0.0.1".parse().unwrap(), d, s.data_records, false);

@@ -126,3 +126,88 @@ fn collect_follows_each_v5_engine_sequence() {
     assert_eq!(u64_at(&s, "sequence_lost_records"), 2, "{s}");
     assert_eq!(u64_at(&s, "sequence_late"), 0, "{s}");
 }
+
+/// Datagrams that are not exports, or damaged ones, from two senders.
+fn garbage() -> Vec<(&'static str, Vec<u8>)> {
+    let mut no_records = v5(7, 0);
+    no_records[2..4].copy_from_slice(&0u16.to_be_bytes());
+    vec![
+        ("127.0.0.2", b"hello world garbage".to_vec()),
+        ("127.0.0.1", v5(1, 0)),
+        ("127.0.0.3", vec![0]),
+        ("127.0.0.1", b"\x00\x0a\x00\x05".to_vec()),
+        ("127.0.0.3", no_records),
+        ("127.0.0.1", Vec::new()),
+    ]
+}
+
+/// Malformed datagrams are broken down by the decoder's reason key: a count each, and the
+/// exporter, offset and description of the first of each; the old counters keep meaning
+/// what they meant.
+#[test]
+fn collect_names_malformed_datagrams_in_json() {
+    let sent = garbage();
+    let s = summary(&collect("json", &sent));
+    assert_eq!(u64_at(&s, "datagrams"), sent.len() as u64, "{s}");
+    assert_eq!(u64_at(&s, "records"), 1, "{s}");
+    assert_eq!(u64_at(&s, "malformed_datagrams"), 5, "{s}");
+    assert_eq!(u64_at(&s, "errors"), 5, "{s}");
+    let reasons = s["error_reasons"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no error_reasons array: {s}"));
+    let by_reason = |key: &str| -> &Value {
+        reasons
+            .iter()
+            .find(|r| r["reason"] == key)
+            .unwrap_or_else(|| panic!("no {key} in {s}"))
+    };
+    let total: u64 = reasons.iter().map(|r| u64_at(r, "count")).sum();
+    assert_eq!(total, u64_at(&s, "errors"), "{s}");
+    // Three of the datagrams are not exports; the first of them came from 127.0.0.2.
+    let unrecognised = by_reason("flow.unrecognised");
+    assert_eq!(u64_at(unrecognised, "count"), 3, "{s}");
+    assert_eq!(unrecognised["kind"], "flow");
+    assert_eq!(unrecognised["exporter"], "127.0.0.2");
+    assert_eq!(u64_at(unrecognised, "offset"), 0);
+    let message = unrecognised["message"].as_str().expect("message");
+    assert!(message.contains("not a flow export"), "{message}");
+    // A 4-byte IPFIX header.
+    let ipfix = by_reason("ipfix.truncated");
+    assert_eq!(
+        (u64_at(ipfix, "count"), &ipfix["exporter"]),
+        (1, &Value::from("127.0.0.1")),
+        "{s}"
+    );
+    // A v5 header counting no records: its count field is at offset 2.
+    let v5 = by_reason("netflow5.count");
+    assert_eq!(
+        (u64_at(v5, "count"), &v5["exporter"], u64_at(v5, "offset")),
+        (1, &Value::from("127.0.0.3"), 2),
+        "{s}"
+    );
+    assert_eq!(reasons.len(), 3, "{s}");
+    // Most frequent first.
+    assert_eq!(reasons[0]["reason"], "flow.unrecognised", "{s}");
+}
+
+/// The text summary lists the same reasons, one line each.
+#[test]
+fn collect_names_malformed_datagrams_in_text() {
+    let c = collect("text", &garbage());
+    let out = &c.stdout;
+    assert!(out.contains("malformed 5 datagrams (5 errors)"), "{out}");
+    let line = |key: &str| -> &str {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap_or_else(|| panic!("no line for {key}:\n{out}"))
+    };
+    let unrecognised = line("flow.unrecognised");
+    assert!(unrecognised.contains("3 errors"), "{unrecognised}");
+    assert!(unrecognised.contains("127.0.0.2"), "{unrecognised}");
+    assert!(unrecognised.contains("not a flow export"), "{unrecognised}");
+    let v5 = line("netflow5.count");
+    assert!(v5.contains("1 error,"), "{v5}");
+    assert!(v5.contains("127.0.0.3"), "{v5}");
+    let ipfix = line("ipfix.truncated");
+    assert!(ipfix.contains("127.0.0.1"), "{ipfix}");
+}
