@@ -7,8 +7,9 @@
 //! incident detection over everything aggregated so far and prints the incidents it has
 //! not printed yet. On SIGINT / SIGTERM, after `--duration` or `--max-datagrams`, the
 //! receivers stop, the queue is drained, and the counts are printed: datagrams received,
-//! records decoded, malformed datagrams, losses from the exporters' sequence numbers and
-//! the kernel's drop counter of each socket (`/proc/net/udp`).
+//! records decoded, malformed datagrams (with their errors by reason, and the exporter and
+//! description of the first of each), losses from the exporters' sequence numbers and the
+//! kernel's drop counter of each socket (`/proc/net/udp`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
-use floodtrace_wire::flow::{sniff, FlowProtocol, RawDatagrams};
+use floodtrace_wire::flow::{sniff, FlowError, FlowProtocol, RawDatagrams};
 
 use crate::flows::FlowRun;
 
@@ -176,10 +177,14 @@ fn listen(addr: &str, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)> {
     Ok((sock, got))
 }
 
+/// Whose numbering one sequence counter follows: the protocol, an address and the number
+/// that scopes the sequence within it, as each protocol defines it (see [`SeqTracker::note`]).
+type SeqKey = (FlowProtocol, IpAddr, u32);
+
 /// Sequence-number losses per exporter and observation domain.
 #[derive(Debug, Default)]
 pub struct SeqTracker {
-    next: HashMap<(FlowProtocol, IpAddr, u32), u32>,
+    next: HashMap<SeqKey, u32>,
     /// Datagrams missing (NetFlow v9, sFlow: they number datagrams).
     pub lost_datagrams: u64,
     /// Records missing (NetFlow v5, IPFIX: they number records).
@@ -191,45 +196,72 @@ pub struct SeqTracker {
 }
 
 impl SeqTracker {
-    /// Note one datagram: its header's sequence number and how much it advances it.
-    /// `data_records` is what an IPFIX message counts (all data records); `resync` skips
-    /// the check after this datagram (its record count is unknown).
+    /// Note one datagram from `exporter`: its header's sequence number and how much it
+    /// advances it. `data_records` is what an IPFIX message counts (all data records);
+    /// `resync` skips the check after this datagram (its record count is unknown).
+    ///
+    /// Each protocol numbers within its own scope, and one sequence is followed per scope:
+    /// NetFlow v5 per exporter and (engine type, engine id), NetFlow v9 per exporter and
+    /// source id, IPFIX per exporter and observation domain, sFlow per agent address (from
+    /// the datagram, whichever address sent it) and sub-agent id.
     pub fn note(&mut self, exporter: IpAddr, d: &[u8], data_records: u32, resync: bool) {
         let be32 = |at: usize| {
             d.get(at..at + 4)
                 .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
         };
         let be16 = |at: usize| d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-        let (proto, domain, seq, advance) = match (be16(0), be16(2)) {
-            (Some(5), Some(count)) => match be32(16) {
-                Some(s) => (FlowProtocol::NetflowV5, 0, s, u32::from(count)),
-                None => return,
+        let (key, seq, advance): (SeqKey, u32, u32) = match (be16(0), be16(2)) {
+            // Engine type and id (bytes 20, 21): a router's engines number flows apart.
+            (Some(5), Some(count)) => match (be32(16), be16(20)) {
+                (Some(s), Some(engine)) => (
+                    (FlowProtocol::NetflowV5, exporter, u32::from(engine)),
+                    s,
+                    u32::from(count),
+                ),
+                _ => return,
             },
             (Some(9), _) => match (be32(12), be32(16)) {
-                (Some(s), Some(dom)) => (FlowProtocol::NetflowV9, dom, s, 1),
+                (Some(s), Some(source_id)) => {
+                    ((FlowProtocol::NetflowV9, exporter, source_id), s, 1)
+                }
                 _ => return,
             },
             (Some(10), _) => match (be32(8), be32(12)) {
-                (Some(s), Some(dom)) => (FlowProtocol::Ipfix, dom, s, data_records),
+                (Some(s), Some(domain)) => {
+                    ((FlowProtocol::Ipfix, exporter, domain), s, data_records)
+                }
                 _ => return,
             },
             (Some(0), Some(5)) => {
-                let at = match be32(4) {
-                    Some(1) => 12,
-                    Some(2) => 24,
+                // Agent address type 1 (IPv4) or 2 (IPv6), the address, then sub-agent id
+                // and sequence number.
+                let (agent, at) = match be32(4) {
+                    Some(1) => (
+                        d.get(8..12)
+                            .and_then(|a| <[u8; 4]>::try_from(a).ok())
+                            .map(IpAddr::from),
+                        12,
+                    ),
+                    Some(2) => (
+                        d.get(8..24)
+                            .and_then(|a| <[u8; 16]>::try_from(a).ok())
+                            .map(IpAddr::from),
+                        24,
+                    ),
                     _ => return,
                 };
-                match (be32(at), be32(at + 4)) {
-                    (Some(sub), Some(s)) => (FlowProtocol::SflowV5, sub, s, 1),
+                match (agent, be32(at), be32(at + 4)) {
+                    (Some(agent), Some(sub_agent), Some(s)) => {
+                        ((FlowProtocol::SflowV5, agent, sub_agent), s, 1)
+                    }
                     _ => return,
                 }
             }
             _ => return,
         };
-        let key = (proto, exporter, domain);
         if let Some(&expected) = self.next.get(&key) {
             let diff = seq.wrapping_sub(expected) as i32;
-            let units = match proto {
+            let units = match key.0 {
                 FlowProtocol::NetflowV9 | FlowProtocol::SflowV5 => &mut self.lost_datagrams,
                 _ => &mut self.lost_records,
             };
@@ -253,6 +285,75 @@ impl SeqTracker {
     }
 }
 
+/// Decoding errors of a collector run by reason, for the summary: a count each and where
+/// the first came from.
+///
+/// Memory stays bounded whatever arrives: entries are keyed by the decoders' reason keys,
+/// which are `&'static str` (a fixed set compiled into the binary, not text from the
+/// datagram), and each keeps one count and one description of bounded length.
+#[derive(Debug, Default)]
+pub struct ErrorReasons {
+    by_reason: HashMap<&'static str, ReasonTally>,
+}
+
+/// The errors of one reason key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReasonTally {
+    /// `flow` (the export itself) or `packet` (an sFlow sampled packet header), as in
+    /// `analyze`'s error list.
+    pub kind: &'static str,
+    /// Errors of this reason.
+    pub count: u64,
+    /// Address of the exporter whose datagram had the first.
+    pub exporter: IpAddr,
+    /// Where the first's damaged structure starts in its datagram.
+    pub offset: usize,
+    /// The first's description (protocol, offset, what is wrong).
+    pub message: String,
+}
+
+impl ErrorReasons {
+    /// Count one decoding error of a datagram from `exporter`.
+    pub fn note(&mut self, exporter: IpAddr, e: &FlowError) {
+        self.by_reason
+            .entry(e.reason())
+            .and_modify(|t| t.count += 1)
+            .or_insert_with(|| ReasonTally {
+                kind: crate::flows::error_kind(e),
+                count: 1,
+                exporter,
+                offset: e.offset,
+                message: e.to_string(),
+            });
+    }
+
+    /// The reasons, most frequent first (ties by key).
+    pub fn sorted(&self) -> Vec<(&'static str, &ReasonTally)> {
+        let mut v: Vec<_> = self.by_reason.iter().map(|(&k, t)| (k, t)).collect();
+        v.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+        v
+    }
+
+    /// The summary's `error_reasons`: `[{reason, kind, count, exporter, offset, message}]`,
+    /// most frequent first; `exporter`, `offset` and `message` describe the first error of
+    /// each reason.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.sorted()
+            .into_iter()
+            .map(|(reason, t)| {
+                serde_json::json!({
+                    "reason": reason,
+                    "kind": t.kind,
+                    "count": t.count,
+                    "exporter": t.exporter.to_string(),
+                    "offset": t.offset,
+                    "message": t.message,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Counts of a collector run.
 #[derive(Debug, Default)]
 struct Totals {
@@ -263,6 +364,7 @@ struct Totals {
     templates: u64,
     malformed: u64,
     errors: u64,
+    reasons: ErrorReasons,
 }
 
 /// Run `floodtrace collect`.
@@ -393,7 +495,11 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
                         if let Some(p) = sniff(d) {
                             *totals.by_protocol.entry(p.name()).or_default() += 1;
                         }
-                        let (summary, templates) = run.decode_into(exporter, ts, d, &mut agg);
+                        let reasons = &mut totals.reasons;
+                        let (summary, templates) =
+                            run.decode_into(exporter, ts, d, &mut agg, |e| {
+                                reasons.note(exporter, e)
+                            });
                         totals.records += u64::from(summary.records);
                         totals.templates += u64::from(templates);
                         totals.errors += u64::from(summary.errors);
@@ -434,6 +540,7 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
         "templates": totals.templates,
         "malformed_datagrams": totals.malformed,
         "errors": totals.errors,
+        "error_reasons": totals.reasons.to_json(),
         "sequence_lost_datagrams": seq.lost_datagrams,
         "sequence_lost_records": seq.lost_records,
         "sequence_late": seq.late,
@@ -467,6 +574,16 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
                 "malformed {} datagrams ({} errors); lost by sequence numbers: {} datagrams (v9/sFlow), {} records (v5/IPFIX), {} late; kernel drops {}",
                 totals.malformed, totals.errors, seq.lost_datagrams, seq.lost_records, seq.late, drops
             )?;
+            for (reason, t) in totals.reasons.sorted() {
+                writeln!(
+                    out,
+                    "  {reason}: {} error{}, first from {}: {}",
+                    t.count,
+                    if t.count == 1 { "" } else { "s" },
+                    t.exporter,
+                    t.message
+                )?;
+            }
             writeln!(
                 out,
                 "decoding: {:.3} s for {} records ({:.2} M records/s); {} incident(s)",
@@ -734,16 +851,205 @@ mod tests {
         // 3 and 4 missing, then 4 arrived late.
         assert_eq!((t.lost_datagrams, t.late, t.domains), (1, 1, 2));
         // IPFIX counts records: 10 records, then a message claiming 15 before it.
-        let ipfix = |seq: u32| {
-            let mut d = vec![0, 10, 0, 16, 0, 0, 0, 0];
-            d.extend_from_slice(&seq.to_be_bytes());
-            d.extend_from_slice(&7u32.to_be_bytes());
-            d
-        };
-        t.note(e, &ipfix(0), 10, false);
-        t.note(e, &ipfix(15), 3, false);
-        t.note(e, &ipfix(18), 3, false);
+        t.note(e, &ipfix(0, 7), 10, false);
+        t.note(e, &ipfix(15, 7), 3, false);
+        t.note(e, &ipfix(18, 7), 3, false);
         assert_eq!(t.lost_records, 5);
+    }
+
+    /// A NetFlow v5 header (no records) from engine `engine_type`/`engine_id`, whose
+    /// `flow_sequence` is `seq` and which holds `count` records.
+    fn v5(seq: u32, engine_type: u8, engine_id: u8, count: u16) -> Vec<u8> {
+        let mut d = vec![0, 5];
+        d.extend_from_slice(&count.to_be_bytes());
+        d.extend_from_slice(&[0; 12]); // uptime, secs, nsecs
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&[engine_type, engine_id, 0, 0]);
+        d
+    }
+
+    /// An IPFIX message header with sequence number `seq` from observation domain `domain`.
+    fn ipfix(seq: u32, domain: u32) -> Vec<u8> {
+        let mut d = vec![0, 10, 0, 16, 0, 0, 0, 0];
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&domain.to_be_bytes());
+        d
+    }
+
+    /// An sFlow v5 datagram header of agent `agent`, sub-agent `sub_agent`, sequence `seq`.
+    fn sflow(agent: IpAddr, sub_agent: u32, seq: u32) -> Vec<u8> {
+        let mut d = vec![0, 0, 0, 5];
+        match agent {
+            IpAddr::V4(a) => {
+                d.extend_from_slice(&1u32.to_be_bytes());
+                d.extend_from_slice(&a.octets());
+            }
+            IpAddr::V6(a) => {
+                d.extend_from_slice(&2u32.to_be_bytes());
+                d.extend_from_slice(&a.octets());
+            }
+        }
+        d.extend_from_slice(&sub_agent.to_be_bytes());
+        d.extend_from_slice(&seq.to_be_bytes());
+        d.extend_from_slice(&[0; 8]); // uptime, samples
+        d
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn v5_sequence_runs_per_engine() {
+        let mut t = SeqTracker::default();
+        let e = ip("192.0.2.1");
+        // Two engines of one exporter, each numbering its own flows, interleaved; and two
+        // engine types sharing engine id 1.
+        for i in 0..5 {
+            t.note(e, &v5(100 + 2 * i, 0, 1, 2), 0, false);
+            t.note(e, &v5(5000 + i, 0, 2, 1), 0, false);
+            t.note(e, &v5(70_000 + 3 * i, 1, 1, 3), 0, false);
+        }
+        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
+        // A real loss within one engine is still counted: engine 2 skips 5005 and 5006.
+        t.note(e, &v5(5007, 0, 2, 1), 0, false);
+        t.note(e, &v5(110, 0, 1, 2), 0, false);
+        assert_eq!((t.lost_records, t.late), (2, 0));
+        // And one of them arriving late is taken back.
+        t.note(e, &v5(5005, 0, 2, 1), 0, false);
+        assert_eq!((t.lost_records, t.late), (1, 1));
+    }
+
+    #[test]
+    fn v9_sequence_runs_per_exporter_and_source_id() {
+        let mut t = SeqTracker::default();
+        let (a, b) = (ip("192.0.2.1"), ip("192.0.2.2"));
+        for i in 0..5 {
+            t.note(a, &v9(10 + i, 1), 0, false);
+            t.note(a, &v9(9000 + i, 2), 0, false);
+            t.note(b, &v9(300 + i, 1), 0, false);
+        }
+        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 3));
+        t.note(b, &v9(308, 1), 0, false);
+        t.note(a, &v9(15, 1), 0, false);
+        assert_eq!((t.lost_datagrams, t.late), (3, 0));
+    }
+
+    #[test]
+    fn ipfix_sequence_runs_per_exporter_and_observation_domain() {
+        let mut t = SeqTracker::default();
+        let (a, b) = (ip("192.0.2.1"), ip("2001:db8::1"));
+        for i in 0..5 {
+            t.note(a, &ipfix(4 * i, 7), 4, false);
+            t.note(a, &ipfix(1_000_000 + i, 8), 1, false);
+            t.note(b, &ipfix(50 + 2 * i, 7), 2, false);
+        }
+        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
+        t.note(a, &ipfix(1_000_009, 8), 1, false);
+        t.note(b, &ipfix(60, 7), 2, false);
+        assert_eq!((t.lost_records, t.late), (4, 0));
+    }
+
+    #[test]
+    fn sflow_sequence_runs_per_agent_and_sub_agent() {
+        let mut t = SeqTracker::default();
+        let relay = ip("192.0.2.1");
+        let (a, b, c) = (ip("198.51.100.1"), ip("198.51.100.2"), ip("2001:db8::2"));
+        // Three agents' datagrams forwarded by one relay, interleaved; agent `a` has two
+        // sub-agents.
+        for i in 0..5 {
+            t.note(relay, &sflow(a, 0, 10 + i), 0, false);
+            t.note(relay, &sflow(a, 1, 400 + i), 0, false);
+            t.note(relay, &sflow(b, 0, 7000 + i), 0, false);
+            t.note(relay, &sflow(c, 0, 20 + i), 0, false);
+        }
+        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
+        // The agent address says whose sequence it is, not the address it was sent from.
+        t.note(ip("192.0.2.9"), &sflow(b, 0, 7005), 0, false);
+        t.note(relay, &sflow(b, 0, 7006), 0, false);
+        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
+        // A real loss: sub-agent 1 of `a` skips 405 and 406.
+        t.note(relay, &sflow(a, 1, 407), 0, false);
+        assert_eq!((t.lost_datagrams, t.late), (2, 0));
+    }
+
+    /// Decode `d` from `exporter`, noting its errors in `reasons`; returns its error count.
+    fn decode_noting(
+        run: &mut FlowRun,
+        reasons: &mut ErrorReasons,
+        exporter: IpAddr,
+        d: &[u8],
+    ) -> u64 {
+        let mut agg = Aggregator::counting_only();
+        let (s, _) = run.decode_into(exporter, 0, d, &mut agg, |e| reasons.note(exporter, e));
+        u64::from(s.errors)
+    }
+
+    #[test]
+    fn error_reasons_count_and_keep_the_first() {
+        let mut run = FlowRun::live();
+        let mut reasons = ErrorReasons::default();
+        let (a, b) = (ip("192.0.2.1"), ip("2001:db8::7"));
+        decode_noting(&mut run, &mut reasons, a, b"not an export");
+        // A v5 header counting no records, then one counting 3 that holds none.
+        decode_noting(&mut run, &mut reasons, b, &v5(1, 0, 0, 0));
+        decode_noting(&mut run, &mut reasons, a, &v5(2, 0, 0, 3));
+        decode_noting(&mut run, &mut reasons, a, &v5(3, 0, 0, 0));
+        decode_noting(&mut run, &mut reasons, b, b"\x00");
+        decode_noting(&mut run, &mut reasons, b, b"");
+        let got: Vec<(&str, u64, &'static str, IpAddr, usize)> = reasons
+            .sorted()
+            .into_iter()
+            .map(|(r, t)| (r, t.count, t.kind, t.exporter, t.offset))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("flow.unrecognised", 3, "flow", a, 0),
+                ("netflow5.count", 2, "flow", b, 2),
+                ("netflow5.truncated", 1, "flow", a, 24),
+            ]
+        );
+        let first = &reasons.by_reason["netflow5.count"].message;
+        assert!(first.starts_with("netflow5 at offset 2"), "{first}");
+        let json = reasons.to_json();
+        assert_eq!(json[1]["reason"], "netflow5.count", "{json}");
+        assert_eq!(json[1]["exporter"], "2001:db8::7", "{json}");
+    }
+
+    #[test]
+    fn error_reasons_stay_bounded_whatever_arrives() {
+        let mut run = FlowRun::live();
+        let mut reasons = ErrorReasons::default();
+        let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut errors = 0;
+        for i in 0..20_000u32 {
+            // Random bytes from a new exporter each time, behind each protocol's version.
+            let mut d: Vec<u8> = (0..next() % 300).map(|_| next() as u8).collect();
+            let version: &[u8] = match i % 5 {
+                0 => &[0, 5],
+                1 => &[0, 9],
+                2 => &[0, 10],
+                3 => &[0, 0, 0, 5, 0, 0, 0, 1],
+                _ => &[],
+            };
+            let n = version.len().min(d.len());
+            d[..n].copy_from_slice(&version[..n]);
+            let exporter = IpAddr::from(0x0a00_0000u32.wrapping_add(i).to_be_bytes());
+            errors += decode_noting(&mut run, &mut reasons, exporter, &d);
+        }
+        let sorted = reasons.sorted();
+        assert!(errors > 10_000, "{errors}");
+        assert_eq!(sorted.iter().map(|(_, t)| t.count).sum::<u64>(), errors);
+        // One entry per reason key, not per exporter, offset or message.
+        assert!(sorted.len() <= 40, "{} reasons: {sorted:?}", sorted.len());
+        assert!(sorted.windows(2).all(|w| w[0].1.count >= w[1].1.count));
     }
 
     #[test]
@@ -754,7 +1060,9 @@ mod tests {
         let mut records = 0;
         synthetic_v9(2001, 45, |d| {
             assert!(d.len() <= 1400, "{}", d.len());
-            let (s, _) = run.decode_into("127.0.0.1".parse().unwrap(), 0, d, &mut agg);
+            let (s, _) = run.decode_into("127.0.0.1".parse().unwrap(), 0, d, &mut agg, |e| {
+                panic!("{e}")
+            });
             assert_eq!(s.errors, 0);
             records += s.records;
             seq.note("127.0.0.1".parse().unwrap(), d, s.data_records, false);

@@ -139,14 +139,15 @@ impl FlowRun {
         }
     }
 
-    /// Decode one export datagram into `agg` (records spread like a file's); returns the
-    /// decoder's summary and the templates learned.
+    /// Decode one export datagram into `agg` (records spread like a file's), handing each
+    /// decoding error to `on_error`; returns the decoder's summary and the templates learned.
     pub fn decode_into(
         &mut self,
         exporter: IpAddr,
         received_ns: u64,
         datagram: &[u8],
         agg: &mut Aggregator,
+        mut on_error: impl FnMut(&FlowError),
     ) -> (floodtrace_wire::flow::DatagramSummary, u32) {
         let rates = &mut self.dst_rates;
         let mut templates = 0;
@@ -158,6 +159,7 @@ impl FlowRun {
                     note_rate(rates, obs.dst, obs.sampling);
                 }
                 FlowEvent::Template(t) if t.fields > 0 => templates += 1,
+                FlowEvent::Error(e) => on_error(&e),
                 _ => {}
             });
         (summary, templates)
@@ -399,14 +401,8 @@ impl Sink {
             FlowEvent::Template(t) if t.fields > 0 => self.flows.templates += 1,
             FlowEvent::Error(e) => {
                 let (offset, number, at) = locate(&e);
-                // A sampled packet header that does not decode is like an undecodable
-                // packet: counted, but the export itself was read.
-                let kind = match e.kind {
-                    FlowErrorKind::Packet(_) => "packet",
-                    _ => "flow",
-                };
                 self.counts
-                    .note(kind, e.reason(), offset, number, false, || {
+                    .note(error_kind(&e), e.reason(), offset, number, false, || {
                         format!("{at}: {e}")
                     });
             }
@@ -424,6 +420,16 @@ impl Sink {
             self.flows.rates.insert(obs.sampling);
             note_rate(&mut self.dst_rates, obs.dst, obs.sampling);
         }
+    }
+}
+
+/// The error kind reports give a flow decoding error: `packet` for an sFlow sampled packet
+/// header that does not decode (like an undecodable packet: counted, but the export itself
+/// was read), `flow` for everything wrong with the export.
+pub(crate) fn error_kind(e: &FlowError) -> &'static str {
+    match e.kind {
+        FlowErrorKind::Packet(_) => "packet",
+        _ => "flow",
     }
 }
 

@@ -8,6 +8,8 @@
 mod attribution;
 #[path = "cli/capinfos.rs"]
 mod capinfos;
+#[path = "cli/collect.rs"]
+mod collect;
 #[path = "cli/damage.rs"]
 mod damage;
 #[path = "cli/detection.rs"]

@@ -1,0 +1,213 @@
+//! `floodtrace collect` on loopback: a collector listening on an ephemeral port of
+//! 127.0.0.1, datagrams sent to it from 127.0.0.x addresses, its summary read back. The
+//! datagrams are built here byte by byte (not with floodtrace's code).
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{u64_at, BIN};
+
+/// A NetFlow v5 datagram of engine `engine_id` (type 0) whose `flow_sequence` is `seq`,
+/// with one UDP record 10.0.2.1:1000 -> 192.0.2.2:53.
+fn v5(seq: u32, engine_id: u8) -> Vec<u8> {
+    let mut d = Vec::with_capacity(72);
+    d.extend_from_slice(&5u16.to_be_bytes());
+    d.extend_from_slice(&1u16.to_be_bytes()); // count
+    d.extend_from_slice(&1_000_000u32.to_be_bytes()); // sys_uptime, ms
+    d.extend_from_slice(&1_700_000_000u32.to_be_bytes()); // unix_secs
+    d.extend_from_slice(&0u32.to_be_bytes()); // unix_nsecs
+    d.extend_from_slice(&seq.to_be_bytes());
+    d.extend_from_slice(&[0, engine_id, 0, 0]); // engine type, engine id, sampling
+    d.extend_from_slice(&[10, 0, 2, 1, 192, 0, 2, 2, 0, 0, 0, 0]); // src, dst, next hop
+    d.extend_from_slice(&[0, 1, 0, 2]); // input, output ifIndex
+    d.extend_from_slice(&1u32.to_be_bytes()); // packets
+    d.extend_from_slice(&100u32.to_be_bytes()); // bytes
+    d.extend_from_slice(&999_000u32.to_be_bytes()); // first
+    d.extend_from_slice(&999_500u32.to_be_bytes()); // last
+    d.extend_from_slice(&1000u16.to_be_bytes());
+    d.extend_from_slice(&53u16.to_be_bytes());
+    d.extend_from_slice(&[0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // pad, flags, proto, …
+    assert_eq!(d.len(), 24 + 48);
+    d
+}
+
+/// What one collector run printed.
+struct Collected {
+    stdout: String,
+    stderr: String,
+}
+
+/// Run `floodtrace collect` (NetFlow listener only: it takes any protocol) with `format`,
+/// send it each `(source address, datagram)` in order, and wait for it to stop after
+/// exactly that many datagrams (`--duration` stops it if some never arrive).
+fn collect(format: &str, datagrams: &[(&str, Vec<u8>)]) -> Collected {
+    let count = datagrams.len().to_string();
+    let mut child = Command::new(BIN)
+        .args([
+            "collect",
+            "--netflow",
+            "127.0.0.1:0",
+            "--ipfix",
+            "off",
+            "--sflow",
+            "off",
+        ])
+        .args(["--no-detect", "--format", format, "--max-datagrams", &count])
+        .args(["--duration", "30"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+    // The start-up line names the port the kernel chose.
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut head = String::new();
+    let to: SocketAddr = loop {
+        let mut line = String::new();
+        let n = stderr.read_line(&mut line).expect("collector stderr");
+        head.push_str(&line);
+        assert!(n > 0, "collector stopped before listening:\n{head}");
+        if let Some(rest) = line.split("netflow on udp ").nth(1) {
+            let addr = rest.split_whitespace().next().expect("listen address");
+            break addr.parse().expect("listen address");
+        }
+    };
+    for (from, d) in datagrams {
+        let sock = UdpSocket::bind((*from, 0)).unwrap_or_else(|e| panic!("bind {from}: {e}"));
+        sock.send_to(d, to).expect("send to the collector");
+    }
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .read_to_string(&mut stdout)
+        .expect("collector stdout");
+    stderr.read_to_string(&mut head).expect("collector stderr");
+    let status = child.wait().expect("wait for the collector");
+    assert!(status.success(), "collector failed ({status}):\n{head}");
+    assert!(!head.contains("panicked"), "panic:\n{head}");
+    Collected {
+        stdout,
+        stderr: head,
+    }
+}
+
+/// The JSON summary line of a `--format json` run.
+fn summary(c: &Collected) -> Value {
+    let line = c
+        .stdout
+        .lines()
+        .rfind(|l| l.contains("\"type\":\"summary\""))
+        .unwrap_or_else(|| panic!("no summary line:\n{}\n{}", c.stdout, c.stderr));
+    serde_json::from_str(line).expect("summary is JSON")
+}
+
+/// Two v5 engines of one router interleave their own flow sequences: no loss, and a gap
+/// in one of them counts exactly the records it skipped.
+#[test]
+fn collect_follows_each_v5_engine_sequence() {
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        sent.push(("127.0.0.1", v5(100 + i, 1)));
+        sent.push(("127.0.0.1", v5(5000 + i, 2)));
+    }
+    // Engine 2 skips 5005 and 5006.
+    sent.push(("127.0.0.1", v5(5007, 2)));
+    sent.push(("127.0.0.1", v5(105, 1)));
+    let s = summary(&collect("json", &sent));
+    assert_eq!(u64_at(&s, "datagrams"), 12, "{s}");
+    assert_eq!(u64_at(&s, "records"), 12, "{s}");
+    assert_eq!(u64_at(&s, "malformed_datagrams"), 0, "{s}");
+    assert_eq!(u64_at(&s, "exporter_domains"), 2, "{s}");
+    assert_eq!(u64_at(&s, "sequence_lost_records"), 2, "{s}");
+    assert_eq!(u64_at(&s, "sequence_late"), 0, "{s}");
+}
+
+/// Datagrams that are not exports, or damaged ones, from two senders.
+fn garbage() -> Vec<(&'static str, Vec<u8>)> {
+    let mut no_records = v5(7, 0);
+    no_records[2..4].copy_from_slice(&0u16.to_be_bytes());
+    vec![
+        ("127.0.0.2", b"hello world garbage".to_vec()),
+        ("127.0.0.1", v5(1, 0)),
+        ("127.0.0.3", vec![0]),
+        ("127.0.0.1", b"\x00\x0a\x00\x05".to_vec()),
+        ("127.0.0.3", no_records),
+        ("127.0.0.1", Vec::new()),
+    ]
+}
+
+/// Malformed datagrams are broken down by the decoder's reason key: a count each, and the
+/// exporter, offset and description of the first of each; the old counters keep meaning
+/// what they meant.
+#[test]
+fn collect_names_malformed_datagrams_in_json() {
+    let sent = garbage();
+    let s = summary(&collect("json", &sent));
+    assert_eq!(u64_at(&s, "datagrams"), sent.len() as u64, "{s}");
+    assert_eq!(u64_at(&s, "records"), 1, "{s}");
+    assert_eq!(u64_at(&s, "malformed_datagrams"), 5, "{s}");
+    assert_eq!(u64_at(&s, "errors"), 5, "{s}");
+    let reasons = s["error_reasons"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no error_reasons array: {s}"));
+    let by_reason = |key: &str| -> &Value {
+        reasons
+            .iter()
+            .find(|r| r["reason"] == key)
+            .unwrap_or_else(|| panic!("no {key} in {s}"))
+    };
+    let total: u64 = reasons.iter().map(|r| u64_at(r, "count")).sum();
+    assert_eq!(total, u64_at(&s, "errors"), "{s}");
+    // Three of the datagrams are not exports; the first of them came from 127.0.0.2.
+    let unrecognised = by_reason("flow.unrecognised");
+    assert_eq!(u64_at(unrecognised, "count"), 3, "{s}");
+    assert_eq!(unrecognised["kind"], "flow");
+    assert_eq!(unrecognised["exporter"], "127.0.0.2");
+    assert_eq!(u64_at(unrecognised, "offset"), 0);
+    let message = unrecognised["message"].as_str().expect("message");
+    assert!(message.contains("not a flow export"), "{message}");
+    // A 4-byte IPFIX header.
+    let ipfix = by_reason("ipfix.truncated");
+    assert_eq!(
+        (u64_at(ipfix, "count"), &ipfix["exporter"]),
+        (1, &Value::from("127.0.0.1")),
+        "{s}"
+    );
+    // A v5 header counting no records: its count field is at offset 2.
+    let v5 = by_reason("netflow5.count");
+    assert_eq!(
+        (u64_at(v5, "count"), &v5["exporter"], u64_at(v5, "offset")),
+        (1, &Value::from("127.0.0.3"), 2),
+        "{s}"
+    );
+    assert_eq!(reasons.len(), 3, "{s}");
+    // Most frequent first.
+    assert_eq!(reasons[0]["reason"], "flow.unrecognised", "{s}");
+}
+
+/// The text summary lists the same reasons, one line each.
+#[test]
+fn collect_names_malformed_datagrams_in_text() {
+    let c = collect("text", &garbage());
+    let out = &c.stdout;
+    assert!(out.contains("malformed 5 datagrams (5 errors)"), "{out}");
+    let line = |key: &str| -> &str {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap_or_else(|| panic!("no line for {key}:\n{out}"))
+    };
+    let unrecognised = line("flow.unrecognised");
+    assert!(unrecognised.contains("3 errors"), "{unrecognised}");
+    assert!(unrecognised.contains("127.0.0.2"), "{unrecognised}");
+    assert!(unrecognised.contains("not a flow export"), "{unrecognised}");
+    let v5 = line("netflow5.count");
+    assert!(v5.contains("1 error,"), "{v5}");
+    assert!(v5.contains("127.0.0.3"), "{v5}");
+    let ipfix = line("ipfix.truncated");
+    assert!(ipfix.contains("127.0.0.1"), "{ipfix}");
+}
