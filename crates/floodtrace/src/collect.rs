@@ -193,7 +193,13 @@ pub struct SeqTracker {
     pub late: u64,
     /// Exporter domains seen.
     pub domains: usize,
+    /// Datagrams of sequences not followed because [`MAX_SEQUENCES`] were already followed.
+    pub untracked: u64,
 }
+
+/// Most sequences followed at once: a hostile sender inventing a source id or domain per
+/// datagram must not grow the table without bound. Real deployments have a few thousand.
+pub const MAX_SEQUENCES: usize = 65_536;
 
 impl SeqTracker {
     /// Note one datagram from `exporter`: its header's sequence number and how much it
@@ -273,6 +279,9 @@ impl SeqTracker {
                 *units = units.saturating_sub(u64::from(advance));
                 return;
             }
+        } else if self.next.len() >= MAX_SEQUENCES {
+            self.untracked += 1;
+            return;
         } else {
             self.domains += 1;
         }
@@ -492,7 +501,8 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
                         let d = &batch.data[start..start + len];
                         totals.datagrams += 1;
                         totals.bytes += len as u64;
-                        if let Some(p) = sniff(d) {
+                        let sniffed = sniff(d);
+                        if let Some(p) = sniffed {
                             *totals.by_protocol.entry(p.name()).or_default() += 1;
                         }
                         let reasons = &mut totals.reasons;
@@ -506,7 +516,11 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
                         if summary.errors > 0 {
                             totals.malformed += 1;
                         }
-                        seq.note(exporter, d, summary.data_records, summary.errors > 0);
+                        // A header that is not consistent may hold any sequence number
+                        // and scope: following it would invent losses.
+                        if sniffed.is_some() {
+                            seq.note(exporter, d, summary.data_records, summary.errors > 0);
+                        }
                     }
                     decode_time += t0.elapsed();
                 }
@@ -545,6 +559,7 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
         "sequence_lost_records": seq.lost_records,
         "sequence_late": seq.late,
         "exporter_domains": seq.domains,
+        "sequences_untracked": seq.untracked,
         "kernel_drops": drops,
         "seconds": started.elapsed().as_secs_f64(),
         "active_seconds": active,
@@ -837,6 +852,22 @@ mod tests {
         d.extend_from_slice(&seq.to_be_bytes());
         d.extend_from_slice(&domain.to_be_bytes());
         d
+    }
+
+    /// A sender inventing a source id per datagram fills the table up to its bound and no
+    /// further; sequences already followed go on being followed.
+    #[test]
+    fn sequences_followed_are_bounded() {
+        let mut t = SeqTracker::default();
+        let e: IpAddr = "192.0.2.1".parse().unwrap();
+        t.note(e, &v9(10, u32::MAX), 0, false);
+        for domain in 0..MAX_SEQUENCES as u32 + 1000 {
+            t.note(e, &v9(0, domain), 0, false);
+        }
+        assert_eq!(t.next.len(), MAX_SEQUENCES);
+        assert_eq!((t.domains, t.untracked), (MAX_SEQUENCES, 1001));
+        t.note(e, &v9(13, u32::MAX), 0, false);
+        assert_eq!(t.lost_datagrams, 2);
     }
 
     #[test]
