@@ -254,11 +254,8 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                     "floodtrace: {path}: partial result: {} flow records decoded, the damaged parts left out",
                     f.records
                 );
-            } else if outcome.counts.records > 0 {
-                eprintln!(
-                    "floodtrace: {path}: partial result: the {} records before the damage are counted",
-                    outcome.counts.records
-                );
+            } else if let Some(line) = partial_note(&outcome.counts) {
+                eprintln!("floodtrace: {path}: partial result: {line}");
             }
         }
         inputs.push(report);
@@ -389,6 +386,39 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     // about 2 % of the run).
     std::mem::forget(merged);
     Ok(if partial { exit::PARTIAL } else { exit::OK })
+}
+
+/// What an incomplete capture's counts cover, in words: whether reading stopped at the
+/// damage or went on past damaged records it skipped (`None`: nothing worth a line).
+fn partial_note(counts: &analyze::Counts) -> Option<String> {
+    let records = counts.records;
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    // Reading stops at most once; every other capture problem is a record it skipped.
+    let stopped = counts.errors.values().any(|t| t.fatal);
+    let skipped: u64 = counts
+        .errors
+        .values()
+        .filter(|t| t.kind == "capture")
+        .map(|t| t.count - u64::from(t.fatal))
+        .sum();
+    let skipped_words = plural(skipped, "damaged record skipped", "damaged records skipped");
+    match (stopped, skipped) {
+        (_, 0) if records == 0 => None,
+        (true, 0) => Some(format!(
+            "the {} before the damage {} counted",
+            plural(records, "record", "records"),
+            if records == 1 { "is" } else { "are" }
+        )),
+        (true, _) => Some(format!(
+            "{} counted, {skipped_words} before reading stopped",
+            plural(records, "record", "records")
+        )),
+        (false, 0) => None,
+        (false, _) => Some(format!(
+            "{} counted, {skipped_words}",
+            plural(records, "record", "records")
+        )),
+    }
 }
 
 fn input_report(path: &str, o: &InputOutcome) -> InputReport {
