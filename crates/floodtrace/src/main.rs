@@ -26,6 +26,7 @@ use floodtrace_report::model::{
     AnalysisReport, DestinationReport, ErrorReport, Generator, GeoReport, IncidentReport,
     InputReport, ScanningReport, TotalsReport, SCHEMA_VERSION,
 };
+use floodtrace_wire::capture::OddValue;
 
 use crate::analyze::{analyze_feed, InputOutcome};
 use crate::cli::{exit, AnalyzeArgs, AnalyzeFormat, Cli, Command};
@@ -232,6 +233,11 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         let report = input_report(path, &outcome);
         for e in &report.errors {
             match (e.kind, e.fatal) {
+                ("packet", _) if OddValue::REASONS.contains(&e.reason.as_str()) => eprintln!(
+                    "floodtrace: {path}: {} record(s) read despite an odd header value ({}), \
+                     first: {}",
+                    e.count, e.reason, e.message
+                ),
                 ("packet", _) => eprintln!(
                     "floodtrace: {path}: {} packet(s) not decoded ({}), first: {}",
                     e.count, e.reason, e.message
