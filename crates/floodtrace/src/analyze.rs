@@ -103,6 +103,18 @@ impl Counts {
         });
     }
 
+    /// Warn about the odd header values a record was read despite ([`Record::odd`]): a
+    /// packet-level warning, not damage (the record was counted like any other).
+    #[cold]
+    pub fn odd_record(&mut self, rec: &Record<'_>) {
+        for odd in rec.odd.iter().flatten() {
+            let (offset, number) = (rec.offset, rec.number);
+            self.note("packet", odd.reason(), offset, number, false, || {
+                format!("record {number} at offset {offset:#x}: {odd}")
+            });
+        }
+    }
+
     /// Record a capture framing error.
     pub fn capture_error(&mut self, e: &CaptureError) {
         self.note("capture", e.reason(), e.offset, e.record, e.fatal, || {
@@ -235,6 +247,9 @@ impl ChunkWork {
             Ok(rec) => {
                 self.counts.records += 1;
                 self.counts.wire_bytes += rec.wire_len as u64;
+                if rec.odd[0].is_some() {
+                    self.counts.odd_record(rec);
+                }
                 match observe_frame_into(
                     rec.link_type,
                     rec.data,
@@ -360,10 +375,13 @@ fn walk<'m, F: Feed<'m>>(
     let mut chunk_state = state.clone();
     let mut chunk_records = 0u64;
     let mut boundary = (pos / chunk_bytes + 1) * chunk_bytes;
+    // The feed said it has no more bytes: the available ones end where the input ends.
+    let mut exhausted = false;
     feed.will_need(0, boundary);
     loop {
         let (scan, new_pos, new_state, new_records) = {
             let mut r = RecordReader::resume(feed.available(pos), pos, state.clone(), records);
+            r.more_may_follow(!exhausted);
             let scan = loop {
                 let at = r.offset();
                 if at >= boundary && at > chunk_start {
@@ -404,6 +422,12 @@ fn walk<'m, F: Feed<'m>>(
                     // does not, and a read error is reported as such.
                     _ => match feed.more() {
                         Ok(true) => continue,
+                        // Read the rest once more as the whole input: a record with an
+                        // odd header may have waited for bytes after it that never come.
+                        Ok(false) if matches!(scan, Scan::Fatal(_)) && !exhausted => {
+                            exhausted = true;
+                            continue;
+                        }
                         Ok(false) => match scan {
                             Scan::Fatal(e) => Some(Stop::Capture(e)),
                             _ => None,
@@ -707,6 +731,7 @@ fn decode_range_read(
         }
         let eof = base + filled as u64 >= file_len;
         let mut reader = RecordReader::resume(&buf[..filled], base, state.clone(), records);
+        reader.more_may_follow(!eof);
         let until = decode_until(&mut reader, boundary, &mut work, !eof);
         at = reader.pos();
         records = reader.records();

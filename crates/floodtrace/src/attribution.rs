@@ -25,6 +25,8 @@ use floodtrace_engine::sketch::{SourceLog, SourceSample};
 use floodtrace_geo::Geo;
 use floodtrace_report::model::ProvenanceReport;
 
+use crate::sources::file::Again;
+
 /// The geo data in use, or why there is none.
 pub struct GeoData {
     /// Loaded data.
@@ -112,10 +114,10 @@ pub struct Attribution {
 /// whole input was read. The first pass's hash-sampled source log (`log`,
 /// `sketch::source_log`) settles every incident of which it holds enough sources; the
 /// others are attributed by reading the inputs again, for their victims and times only.
-/// Standard input cannot be read twice: then those are left without a sample and `Err`
-/// says why.
+/// Standard input is read again from its spool; without one, those incidents are left
+/// without a sample and `Err` says why.
 pub fn collect_samples(
-    inputs: &[String],
+    inputs: &[Again<'_>],
     incidents: &mut [Incident],
     threads: usize,
     log: Option<&SourceLog>,
@@ -123,8 +125,6 @@ pub fn collect_samples(
     use floodtrace_engine::incident::{clean_sample, BASELINE_SOURCE_SECONDS};
     use floodtrace_wire::capture::RecordReader;
     use floodtrace_wire::{observe_frame_into, PeekMode};
-
-    use crate::sources::file::{open_input, FileAccess, Input};
 
     if incidents.is_empty() {
         return Ok(());
@@ -172,8 +172,11 @@ pub fn collect_samples(
     if spans.iter().all(Option::is_none) {
         return Ok(());
     }
-    if let Some(p) = inputs.iter().find(|p| p.as_str() == "-") {
-        anyhow::bail!("{p}: standard input cannot be read a second time for source attribution");
+    if inputs.iter().any(Again::is_unspooled_stdin) {
+        anyhow::bail!(
+            "-: standard input was not spooled, so it cannot be read a second time for source \
+             attribution"
+        );
     }
     let first = spans
         .iter()
@@ -191,11 +194,8 @@ pub fn collect_samples(
     // Flow inputs are decoded again with fresh templates, in the first pass's order.
     let mut flows = crate::flows::FlowRun::new();
     let threads = threads.max(1);
-    for path in inputs {
-        let map = match open_input(path, FileAccess::Map)? {
-            Input::Mapped(map, _) => map,
-            _ => anyhow::bail!("{path}: not a regular file: cannot be read a second time"),
-        };
+    for input in inputs {
+        let map = input.map()?;
         let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
         if flows.observe_file(bytes, &mut |obs| all.feed(obs)) {
             continue;

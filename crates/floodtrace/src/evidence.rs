@@ -20,7 +20,7 @@ use floodtrace_engine::incident::Incident;
 use floodtrace_wire::capture::{pcap_file_header, pcap_record_header, RecordReader};
 use floodtrace_wire::{observe_frame_with, AppHint, Frame, Observation, PeekMode};
 
-use crate::sources::file::{open_input, FileAccess, Input};
+use crate::sources::file::Again;
 
 /// One incident's victim as an address range, its time span and its vector names.
 struct Target {
@@ -184,10 +184,11 @@ pub struct EvidenceFile {
 }
 
 /// Write up to `per_vector` packets of each vector of each incident from `inputs` into
-/// `dir` (created if missing) as `incident-<id>-<vector>.pcap`.
+/// `dir` (created if missing) as `incident-<id>-<vector>.pcap`. Standard input that was not
+/// spooled cannot be read again and is left out (the spool's failure was reported).
 pub fn write_evidence(
     dir: &Path,
-    inputs: &[String],
+    inputs: &[Again<'_>],
     incidents: &[Incident],
     per_vector: usize,
 ) -> anyhow::Result<Vec<EvidenceFile>> {
@@ -198,14 +199,11 @@ pub fn write_evidence(
     let full = |files: &BTreeMap<(u32, String), PcapOut>| {
         files.len() == wanted && files.values().all(|f| f.written >= per_vector)
     };
-    'inputs: for path in inputs {
-        if path == "-" {
-            anyhow::bail!("--evidence reads the inputs a second time: give files, not `-`");
+    'inputs: for input in inputs {
+        if input.is_unspooled_stdin() {
+            continue;
         }
-        let map = match open_input(path, FileAccess::Map).with_context(|| path.clone())? {
-            Input::Mapped(map, _) => map,
-            _ => anyhow::bail!("{path}: --evidence needs a regular file it can read twice"),
-        };
+        let map = input.map()?;
         let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
         let Ok(mut reader) = RecordReader::open(bytes) else {
             continue;

@@ -646,6 +646,9 @@ pub fn analyze_flows<'a>(
                                 let c = &mut sink.counts;
                                 c.records += 1;
                                 c.wire_bytes += u64::from(rec.wire_len);
+                                if rec.odd[0].is_some() {
+                                    c.odd_record(&rec);
+                                }
                                 offsets.push(rec.offset);
                                 match link::network_layer(rec.link_type, rec.data) {
                                     Ok(n) if matches!(n.payload, Payload::Other(_)) => {

@@ -26,9 +26,11 @@ use floodtrace_report::model::{
     AnalysisReport, DestinationReport, ErrorReport, Generator, GeoReport, IncidentReport,
     InputReport, ScanningReport, TotalsReport, SCHEMA_VERSION,
 };
+use floodtrace_wire::capture::OddValue;
 
 use crate::analyze::{analyze_feed, InputOutcome};
 use crate::cli::{exit, AnalyzeArgs, AnalyzeFormat, Cli, Command};
+use crate::sources::file::{Again, Spool};
 use crate::sources::{open_input, FileAccess, Input, MappedFeed};
 
 /// Chunk aggregators are built and dropped by the hundred. glibc's allocator (and
@@ -116,19 +118,26 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let mut partial = false;
     let mut flow_run = flows::FlowRun::new();
     flow_run.set_threads(threads, chunk_bytes);
-    // Standard input is copied to a temporary file while it is read, so that attribution
-    // and evidence can read it again (up to 4 GiB; beyond, they skip it with a warning).
-    let spool = (!args.no_detect && args.inputs.iter().any(|p| p == "-"))
-        .then(|| sources::file::Spool::new(4 << 30));
+    // Standard input is copied to an anonymous temporary file while it is read, so that
+    // attribution and evidence can read it again (up to 4 GiB). Without the copy (it
+    // cannot be made or written, or the input is longer) the analysis goes on, and those
+    // passes leave standard input out. Nothing reads it again without detection, or
+    // without attribution and evidence.
+    let second_pass = !args.no_detect && (!args.no_attribution || args.evidence.is_some());
+    let mut spool: Option<Spool> = None;
     for path in &args.inputs {
         let access = if threads == 1 {
             FileAccess::Read
         } else {
             FileAccess::Map
         };
-        let opened = match &spool {
-            Some(s) if path == "-" => sources::file::open_stdin_spooled(s),
-            _ => open_input(path, access),
+        let spooled_here = path == "-" && second_pass && spool.is_none();
+        let opened = if spooled_here {
+            let (s, input) = Spool::stdin(4 << 30);
+            spool = Some(s);
+            Ok(input)
+        } else {
+            open_input(path, access)
         };
         let outcome = match opened {
             Ok(input) => {
@@ -212,9 +221,23 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                 continue;
             }
         };
+        if spooled_here {
+            if let Some(why) = spool.as_ref().and_then(Spool::problem) {
+                eprintln!(
+                    "floodtrace: {why}; going on without it: standard input cannot be read a \
+                     second time, so incidents whose sources the first pass did not settle are \
+                     left unattributed, and --evidence leaves standard input out"
+                );
+            }
+        }
         let report = input_report(path, &outcome);
         for e in &report.errors {
             match (e.kind, e.fatal) {
+                ("packet", _) if OddValue::REASONS.contains(&e.reason.as_str()) => eprintln!(
+                    "floodtrace: {path}: {} record(s) read despite an odd header value ({}), \
+                     first: {}",
+                    e.count, e.reason, e.message
+                ),
                 ("packet", _) => eprintln!(
                     "floodtrace: {path}: {} packet(s) not decoded ({}), first: {}",
                     e.count, e.reason, e.message
@@ -237,11 +260,8 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                     "floodtrace: {path}: partial result: {} flow records decoded, the damaged parts left out",
                     f.records
                 );
-            } else if outcome.counts.records > 0 {
-                eprintln!(
-                    "floodtrace: {path}: partial result: the {} records before the damage are counted",
-                    outcome.counts.records
-                );
+            } else if let Some(line) = partial_note(&outcome.counts) {
+                eprintln!("floodtrace: {path}: partial result: {line}");
             }
         }
         inputs.push(report);
@@ -265,13 +285,18 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
         let detect = flow_run.detect_config(&config.detect);
         floodtrace_engine::incident::find_incidents_with(&merged, &detect, &config.networks)
     };
-    // Later passes read standard input from its spool.
-    let reread: Vec<String> = args
+    // Later passes read standard input from its spool (the first `-` only: standard input
+    // named again was at its end), through the handle.
+    let mut spool_file = spool.as_ref().and_then(Spool::file);
+    let reread: Vec<Again<'_>> = args
         .inputs
         .iter()
-        .map(|p| match &spool {
-            Some(s) if p == "-" && s.complete() => s.path.display().to_string(),
-            _ => p.clone(),
+        .map(|p| match spool_file {
+            Some(f) if p == "-" => {
+                spool_file = None;
+                Again::Spool(f)
+            }
+            _ => Again::Path(p),
         })
         .collect();
     if let Some(dir) = &args.evidence {
@@ -367,6 +392,39 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     // about 2 % of the run).
     std::mem::forget(merged);
     Ok(if partial { exit::PARTIAL } else { exit::OK })
+}
+
+/// What an incomplete capture's counts cover, in words: whether reading stopped at the
+/// damage or went on past damaged records it skipped (`None`: nothing worth a line).
+fn partial_note(counts: &analyze::Counts) -> Option<String> {
+    let records = counts.records;
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    // Reading stops at most once; every other capture problem is a record it skipped.
+    let stopped = counts.errors.values().any(|t| t.fatal);
+    let skipped: u64 = counts
+        .errors
+        .values()
+        .filter(|t| t.kind == "capture")
+        .map(|t| t.count - u64::from(t.fatal))
+        .sum();
+    let skipped_words = plural(skipped, "damaged record skipped", "damaged records skipped");
+    match (stopped, skipped) {
+        (_, 0) if records == 0 => None,
+        (true, 0) => Some(format!(
+            "the {} before the damage {} counted",
+            plural(records, "record", "records"),
+            if records == 1 { "is" } else { "are" }
+        )),
+        (true, _) => Some(format!(
+            "{} counted, {skipped_words} before reading stopped",
+            plural(records, "record", "records")
+        )),
+        (false, 0) => None,
+        (false, _) => Some(format!(
+            "{} counted, {skipped_words}",
+            plural(records, "record", "records")
+        )),
+    }
 }
 
 fn input_report(path: &str, o: &InputOutcome) -> InputReport {

@@ -4,7 +4,7 @@
 //! entry point checks that too and panics when the promise is broken, so a fuzzer reports it.
 #![doc(hidden)]
 
-use crate::capture::{Record, RecordReader};
+use crate::capture::{OddValue, Record, RecordReader};
 use crate::observe_frame;
 use crate::Frame;
 
@@ -128,7 +128,9 @@ pub fn tcp_options(data: &[u8]) {
 }
 
 /// The fields of a record that must not depend on where reading started.
-fn key(r: &Record<'_>) -> (u64, u64, u64, u16, u32, usize, usize) {
+type Key = (u64, u64, u64, u16, u32, usize, usize, [Option<OddValue>; 2]);
+
+fn key(r: &Record<'_>) -> Key {
     (
         r.offset,
         r.number,
@@ -137,15 +139,17 @@ fn key(r: &Record<'_>) -> (u64, u64, u64, u16, u32, usize, usize) {
         r.wire_len,
         r.data.as_ptr() as usize,
         r.data.len(),
+        r.odd,
     )
 }
 
 /// Read `data` as a capture, then resume a reader at each of the first 32 record
-/// boundaries with the state snapshot taken there.
+/// boundaries with the state snapshot taken there, over the rest of the bytes and over
+/// the bytes up to the next of those boundaries only (a chunk, as several threads read).
 ///
 /// # Panics
 /// When a resumed reader returns anything other than what the reader that started at the
-/// beginning returned after that boundary.
+/// beginning returned after that boundary (and, over a chunk, before the next one).
 pub fn resume(data: &[u8]) {
     let Ok(mut reader) = RecordReader::open(data) else {
         return;
@@ -167,6 +171,16 @@ pub fn resume(data: &[u8]) {
                 reader.records(),
             ));
         }
+    }
+    for pair in boundaries.windows(2) {
+        let ((done, pos, state, records), (end_done, end, ..)) = (&pair[0], &pair[1]);
+        let chunk = &data[*pos..*end];
+        let mut resumed = RecordReader::resume(chunk, *pos as u64, state.clone(), *records);
+        for (i, want) in items[*done..*end_done].iter().enumerate() {
+            let got = resumed.next().map(|item| item.map(|r| key(&r)));
+            assert_eq!(got.as_ref(), Some(want), "chunk {pos}..{end}, item {i}");
+        }
+        assert!(resumed.next().is_none(), "chunk {pos}..{end}: extra items");
     }
     for (done, pos, state, records) in boundaries {
         let mut resumed = RecordReader::resume(&data[pos..], pos as u64, state, records);

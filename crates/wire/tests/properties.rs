@@ -335,6 +335,9 @@ struct GenRecord {
     data: Vec<u8>,
     /// pcapng: interface, or a Simple Packet Block when `None`.
     iface: Option<u8>,
+    /// Classic pcap: 1 = an original length below the captured one, 2 = a timestamp
+    /// fraction of a second or more (read with a warning, as tshark reads them).
+    odd: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -385,17 +388,22 @@ fn write_capture(fmt: &GenFormat, recs: &[GenRecord]) -> (Vec<u8>, Vec<Want>) {
             put32(&mut out, 65535, *be);
             put32(&mut out, *link as u32, *be);
             for r in recs {
-                let frac = if *nanos {
-                    r.frac % 1_000_000_000
-                } else {
-                    r.frac % 1_000_000
+                let second: u32 = if *nanos { 1_000_000_000 } else { 1_000_000 };
+                let frac = match r.odd {
+                    2 => second + r.frac % (u32::MAX - second),
+                    _ => r.frac % second,
+                };
+                let caplen = r.data.len() as u32;
+                let orig = match r.odd {
+                    1 => caplen.saturating_sub(1 + u32::from(r.cut) % 64),
+                    _ => caplen + r.cut as u32,
                 };
                 put32(&mut out, r.sec, *be);
                 put32(&mut out, frac, *be);
-                put32(&mut out, r.data.len() as u32, *be);
-                let wire = r.data.len() as u32 + r.cut as u32;
-                put32(&mut out, wire, *be);
+                put32(&mut out, caplen, *be);
+                put32(&mut out, orig, *be);
                 out.extend_from_slice(&r.data);
+                let wire = orig.max(caplen);
                 let ns = r.sec as u64 * 1_000_000_000
                     + if *nanos {
                         frac as u64
@@ -479,18 +487,20 @@ fn write_capture(fmt: &GenFormat, recs: &[GenRecord]) -> (Vec<u8>, Vec<Want>) {
 
 fn gen_record() -> impl Strategy<Value = GenRecord> {
     (
-        any::<u32>(),
+        1..=u32::MAX, // seconds: never 0, which no real capture has
         any::<u32>(),
         prop_oneof![Just(0u16), any::<u16>()],
         prop::collection::vec(any::<u8>(), 0..160),
         prop::option::weighted(0.85, any::<u8>()),
+        prop::sample::select(vec![0u8, 0, 0, 0, 0, 0, 1, 2]),
     )
-        .prop_map(|(sec, frac, cut, data, iface)| GenRecord {
+        .prop_map(|(sec, frac, cut, data, iface, odd)| GenRecord {
             sec,
             frac,
             cut,
             data,
             iface,
+            odd,
         })
 }
 

@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
@@ -53,75 +54,189 @@ pub enum FileAccess {
     Read,
 }
 
-/// A reader that also writes what it reads to a file, up to a limit (standard input kept
-/// for a second pass over the data, see [`Spool`]).
+/// What became of the spool ([`Spool`]); shared between the reader that writes it and
+/// the [`Spool`] that later passes read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SpoolState {
+    /// Copying as standard input is read.
+    Writing,
+    /// Holds every byte read from standard input (reading ended, at its end or not).
+    Kept,
+    /// Standard input ran past the limit: the copy was given up.
+    OverLimit(u64),
+    /// The copy could not be created or written (the message says why).
+    Failed(String),
+}
+
+/// A reader that also writes what it reads to the spool file, up to a limit. Spooling
+/// never fails a read: when writing fails, the copy is given up and reading goes on.
 struct Tee<R> {
     inner: R,
     out: Option<io::BufWriter<File>>,
     left: u64,
+    limit: u64,
+    state: Arc<Mutex<SpoolState>>,
+}
+
+impl<R> Tee<R> {
+    /// Stop copying and say why.
+    fn give_up(&mut self, state: SpoolState) {
+        self.out = None;
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = state;
+    }
+
+    /// Flush what is buffered: the spool then holds everything read so far.
+    fn finish(&mut self) {
+        if let Some(mut out) = self.out.take() {
+            let state = match io::Write::flush(&mut out) {
+                Ok(()) => SpoolState::Kept,
+                Err(e) => SpoolState::Failed(format!("cannot write: {e}")),
+            };
+            self.give_up(state);
+        }
+    }
 }
 
 impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if let Some(out) = &mut self.out {
-            if (n as u64) > self.left {
-                // Over the limit: stop copying; the spool is then incomplete and unused.
-                self.out = None;
+            if n == 0 {
+                self.finish();
+            } else if (n as u64) > self.left {
+                self.give_up(SpoolState::OverLimit(self.limit));
+            } else if let Err(e) = io::Write::write_all(out, &buf[..n]) {
+                // A full disk, a file size limit (with SIGXFSZ ignored, EFBIG): the
+                // bytes were read all the same, so the analysis goes on without the copy.
+                self.give_up(SpoolState::Failed(format!("cannot write: {e}")));
             } else {
-                io::Write::write_all(out, &buf[..n])?;
                 self.left -= n as u64;
-                if n == 0 {
-                    io::Write::flush(out)?;
-                }
             }
         }
         Ok(n)
     }
 }
 
-/// A copy of standard input in a temporary file, so that passes after the first (source
-/// attribution, evidence) can read a piped capture again. Removed when dropped.
+impl<R> Drop for Tee<R> {
+    /// Reading may end before standard input does (damaged framing, a read error): the
+    /// spool then holds what was read, which is what the first pass saw.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// A copy of standard input in an anonymous temporary file, so that passes after the first
+/// (source attribution, evidence) can read a piped capture again.
+///
+/// The file has no name (`O_TMPFILE`, or created and unlinked at once): there is nothing
+/// for another user to race for or point a symlink at, and nothing is left behind however
+/// the process ends. Later passes map it through the open handle ([`Again::Spool`]).
 pub struct Spool {
-    /// The copy.
-    pub path: std::path::PathBuf,
-    /// The most bytes copied; a longer stream leaves the spool incomplete.
-    pub limit: u64,
+    /// Where the file was to be made (for messages).
+    dir: std::path::PathBuf,
+    /// A handle for reading it again (`None`: it could not be created).
+    file: Option<File>,
+    state: Arc<Mutex<SpoolState>>,
 }
 
 impl Spool {
-    /// A spool file in the temporary directory.
-    pub fn new(limit: u64) -> Spool {
-        Spool {
-            path: std::env::temp_dir().join(format!("floodtrace-stdin-{}.cap", std::process::id())),
+    /// Open standard input, copying up to `limit` bytes of it into a spool in the
+    /// temporary directory as it is read. When the spool cannot be created, standard input
+    /// is read all the same, without a copy ([`Spool::problem`] says why).
+    pub fn stdin(limit: u64) -> (Spool, Input) {
+        Spool::open(Box::new(io::stdin()), limit)
+    }
+
+    fn open(reader: Box<dyn Read + Send>, limit: u64) -> (Spool, Input) {
+        let dir = std::env::temp_dir();
+        let created = tempfile::tempfile_in(&dir).and_then(|f| Ok((f.try_clone()?, f)));
+        let (file, state, out) = match created {
+            Ok((reading, writing)) => (
+                Some(reading),
+                SpoolState::Writing,
+                Some(io::BufWriter::with_capacity(STREAM_BLOCK, writing)),
+            ),
+            Err(e) => (
+                None,
+                SpoolState::Failed(format!("cannot create a temporary file: {e}")),
+                None,
+            ),
+        };
+        let state = Arc::new(Mutex::new(state));
+        let tee = Tee {
+            inner: reader,
+            out,
+            left: limit,
             limit,
+            state: Arc::clone(&state),
+        };
+        let input = Input::Stream(StreamFeed::new(Box::new(tee)));
+        (Spool { dir, file, state }, input)
+    }
+
+    fn state(&self) -> SpoolState {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The spool, once standard input has been read and every byte of it was kept.
+    pub fn file(&self) -> Option<&File> {
+        (self.state() == SpoolState::Kept)
+            .then_some(self.file.as_ref())
+            .flatten()
+    }
+
+    /// Why standard input cannot be read again from the spool, in words naming the spool
+    /// (`None` while it is usable). Meaningful once standard input has been read.
+    pub fn problem(&self) -> Option<String> {
+        let dir = self.dir.display();
+        match self.state() {
+            SpoolState::Writing | SpoolState::Kept => None,
+            SpoolState::OverLimit(limit) => Some(format!(
+                "standard input is longer than the {} MiB its spool in {dir} may hold",
+                limit >> 20
+            )),
+            SpoolState::Failed(why) => Some(format!("spool of standard input in {dir}: {why}")),
         }
     }
-
-    /// The spooled bytes are the whole stream (it ended within the limit).
-    pub fn complete(&self) -> bool {
-        std::fs::metadata(&self.path).is_ok_and(|m| m.len() < self.limit)
-    }
 }
 
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+/// An input as a pass after the first reads it again.
+#[derive(Debug, Clone, Copy)]
+pub enum Again<'a> {
+    /// A path from the command line (`-`: standard input that was not spooled, which
+    /// cannot be read again).
+    Path(&'a str),
+    /// Standard input, from its spool's open handle.
+    Spool(&'a File),
 }
 
-/// Open standard input, copying it into `spool` as it is read.
-///
-/// # Errors
-/// The spool file cannot be created.
-pub fn open_stdin_spooled(spool: &Spool) -> anyhow::Result<Input> {
-    let file = File::create(&spool.path)
-        .with_context(|| format!("cannot create {}", spool.path.display()))?;
-    Ok(Input::Stream(StreamFeed::new(Box::new(Tee {
-        inner: io::stdin(),
-        out: Some(io::BufWriter::new(file)),
-        left: spool.limit,
-    }))))
+impl Again<'_> {
+    /// Standard input without a spool: it cannot be read a second time.
+    pub fn is_unspooled_stdin(&self) -> bool {
+        matches!(self, Again::Path("-"))
+    }
+
+    /// Map the input again (`None`: it is empty).
+    ///
+    /// # Errors
+    /// It cannot be opened or mapped, or is no regular file (a pipe cannot be re-read).
+    pub fn map(&self) -> anyhow::Result<Option<memmap2::Mmap>> {
+        match *self {
+            Again::Path(path) => {
+                match open_input(path, FileAccess::Map).with_context(|| path.to_string())? {
+                    Input::Mapped(map, _) => Ok(map),
+                    _ => anyhow::bail!("{path}: not a regular file: cannot be read a second time"),
+                }
+            }
+            Again::Spool(file) => {
+                let len = file
+                    .metadata()
+                    .context("spool of standard input: cannot read metadata")?
+                    .len();
+                map_handle(file, len).context("spool of standard input")
+            }
+        }
+    }
 }
 
 /// Open `path` (`-` = standard input): regular files are mapped or read as `access` says,

@@ -132,14 +132,20 @@ where
     S: AsRef<OsStr>,
 {
     let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(args);
+    run_command(cmd, input)
+}
+
+/// Run `cmd` (the binary, or a shell that runs it), feeding `input` on standard input
+/// when given.
+pub fn run_command(mut cmd: Command, input: Option<&[u8]>) -> Run {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));

@@ -12,7 +12,7 @@
 mod pcap;
 mod pcapng;
 
-pub use pcap::{pcap_file_header, pcap_record_header, PcapState};
+pub use pcap::{pcap_file_header, pcap_record_header, OddValue, PcapState};
 pub use pcapng::{Interface, PcapngState};
 
 use crate::error::{CaptureError, CaptureErrorKind};
@@ -82,6 +82,11 @@ pub struct Record<'a> {
     pub wire_len: u32,
     /// The captured bytes.
     pub data: &'a [u8],
+    /// Odd header values the record was read despite (classic pcap: a captured length
+    /// above the original length, a timestamp fraction of a second or more), because the
+    /// framing after it is intact. Filled from the first slot (`odd[0].is_none()`: none).
+    /// Not errors: the packet is counted like any other, and callers may warn about them.
+    pub odd: [Option<OddValue>; 2],
 }
 
 /// Everything needed to continue reading a capture at a record boundary.
@@ -104,6 +109,8 @@ pub struct RecordReader<'a> {
     pos: usize,
     number: u64,
     state: ReaderState,
+    /// More bytes may follow the buffer (see [`RecordReader::more_may_follow`]).
+    open_ended: bool,
 }
 
 impl<'a> RecordReader<'a> {
@@ -127,6 +134,7 @@ impl<'a> RecordReader<'a> {
             pos,
             number: 0,
             state,
+            open_ended: false,
         })
     }
 
@@ -139,7 +147,22 @@ impl<'a> RecordReader<'a> {
             pos: 0,
             number: records_before,
             state,
+            open_ended: false,
         }
+    }
+
+    /// Say whether more bytes of the capture may follow the buffer (a stream read in
+    /// blocks). By default the buffer ends where the capture ends, or at a record boundary
+    /// that a reader over the bytes after it accepted (a chunk cut by such a walk).
+    ///
+    /// It matters for a classic pcap record with an odd header value ([`Record::odd`]),
+    /// which is read only when the framing after it is intact: when checking that needs
+    /// bytes past the buffer, an open-ended reader reports the record as truncated, so
+    /// that the caller appends more bytes, or reads again with `false` at the real end.
+    /// Either way the records, warnings and errors are those of a reader over the whole
+    /// capture.
+    pub fn more_may_follow(&mut self, yes: bool) {
+        self.open_ended = yes;
     }
 
     /// The container format.
@@ -186,7 +209,14 @@ impl<'a> RecordReader<'a> {
             }
             prefetch(self.buf, self.pos + PREFETCH_AHEAD);
             let step = match &mut self.state {
-                ReaderState::Pcap(s) => pcap::next_record(s, self.buf, self.pos),
+                ReaderState::Pcap(s) => {
+                    let look = if self.open_ended {
+                        pcap::Lookahead::Open
+                    } else {
+                        pcap::Lookahead::Complete
+                    };
+                    pcap::next_record(s, self.buf, self.pos, look)
+                }
                 ReaderState::Pcapng(s) => pcapng::next_block(s, self.buf, self.pos),
             };
             match step {
@@ -207,6 +237,28 @@ impl<'a> RecordReader<'a> {
                         link_type,
                         wire_len,
                         data,
+                        odd: [None; 2],
+                    }));
+                }
+                Step::Odd {
+                    next,
+                    ts_ns,
+                    link_type,
+                    wire_len,
+                    data,
+                    odd,
+                } => {
+                    let offset = self.base + self.pos as u64;
+                    self.pos = next;
+                    self.number += 1;
+                    return Some(Ok(Record {
+                        offset,
+                        number: self.number,
+                        ts_ns,
+                        link_type,
+                        wire_len,
+                        data,
+                        odd,
                     }));
                 }
                 Step::Skip { next } => self.pos = next,
@@ -263,7 +315,9 @@ pub fn pcap_resync(
             if pos == buf.len() {
                 return Some(start);
             }
-            match pcap::next_record(s, buf, pos) {
+            // Guesses count only records as writers make them: an odd header value is
+            // no boundary to start from.
+            match pcap::next_record(s, buf, pos, pcap::Lookahead::Strict) {
                 Step::Record {
                     next,
                     ts_ns,
@@ -321,6 +375,16 @@ pub(crate) enum Step<'a> {
         link_type: u16,
         wire_len: u32,
         data: &'a [u8],
+    },
+    /// A classic pcap record with odd header values, read because the framing after it
+    /// is intact.
+    Odd {
+        next: usize,
+        ts_ns: u64,
+        link_type: u16,
+        wire_len: u32,
+        data: &'a [u8],
+        odd: [Option<OddValue>; 2],
     },
     /// A block that carries no packet (headers, statistics, unknown types).
     Skip { next: usize },

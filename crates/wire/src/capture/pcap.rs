@@ -93,7 +93,188 @@ pub(crate) fn read_header(buf: &[u8]) -> Result<(PcapState, usize), CaptureError
     ))
 }
 
-pub(crate) fn next_record<'a>(s: &PcapState, buf: &'a [u8], pos: usize) -> Step<'a> {
+/// A record header value no writer should produce, read anyway because the framing after
+/// the record is intact (see [`next_record`]). Carried by [`super::Record::odd`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OddValue {
+    /// The captured length exceeds the original length (an original length of 0
+    /// included). The record's wire length is taken as the captured length, as the pcapng
+    /// reader does.
+    CaplenExceedsLen {
+        /// Captured length.
+        caplen: u32,
+        /// Original length.
+        origlen: u32,
+    },
+    /// The timestamp fraction is a second or more. It is added to the seconds as given,
+    /// as tshark does.
+    TsFraction {
+        /// The fraction.
+        fraction: u32,
+        /// Nanoseconds (else microseconds).
+        nanos: bool,
+    },
+}
+
+impl OddValue {
+    /// Every [`OddValue::reason`].
+    pub const REASONS: [&'static str; 2] = ["pcap.caplen_exceeds_len", "pcap.ts_fraction"];
+
+    /// A short, stable key for counters (the same as the fatal error's when the framing
+    /// after the record is not intact).
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            OddValue::CaplenExceedsLen { .. } => Self::REASONS[0],
+            OddValue::TsFraction { .. } => Self::REASONS[1],
+        }
+    }
+}
+
+impl core::fmt::Display for OddValue {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            OddValue::CaplenExceedsLen { caplen, origlen } => write!(
+                f,
+                "captured length {caplen} exceeds the original length {origlen}; counted \
+                 as {caplen} bytes on the wire"
+            ),
+            OddValue::TsFraction { fraction, nanos } => write!(
+                f,
+                "timestamp fraction {fraction} {} is a second or more; added as given",
+                if nanos { "ns" } else { "µs" }
+            ),
+        }
+    }
+}
+
+/// What a record header with an odd value ([`OddValue`]) is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookahead {
+    /// Nothing: an odd value is damaged framing (guessing record boundaries, where only
+    /// headers as writers make them count).
+    Strict,
+    /// The framing after the record, in a buffer that ends where the capture ends or at a
+    /// record boundary an earlier walk with [`Lookahead::Complete`] accepted (a chunk).
+    Complete,
+    /// As `Complete`, but more bytes may follow the buffer: when the check needs bytes
+    /// past its end, the record is reported as truncated, so that the caller reads more
+    /// (and at the real end of the input reads again with `Complete`).
+    Open,
+}
+
+/// Headers after an odd record that must look like records before it is accepted, unless
+/// one of them is a record as writers make them (or the capture ends) first.
+const ODD_CHAIN: usize = 4;
+
+/// The framing after an odd record that ends at `at`: `Some(true)` when it goes on
+/// plausibly — the next records have lengths within the file's limits and non-zero times,
+/// up to one with no odd value, or [`ODD_CHAIN`] of them, or the end of the bytes. `None`:
+/// the bytes end before that is known and more may follow.
+///
+/// Reaching the end counts as going on: at the end of a capture, a record cut short there
+/// is then reported as truncated (a writer stopped in the middle of it), and at the end of
+/// a chunk, the walk that cut the chunk saw the bytes after it. A damaged length that made
+/// the walk land inside packet bytes rarely passes: packet bytes seldom hold a length under
+/// the limit at the right place, and zero padding fails the time check.
+fn framing_continues(s: &PcapState, buf: &[u8], mut at: usize, look: Lookahead) -> Option<bool> {
+    let end_of_bytes = (look != Lookahead::Open).then_some(true);
+    for _ in 0..ODD_CHAIN {
+        if at == buf.len() {
+            return end_of_bytes;
+        }
+        let Some(h) = buf.get(at..at + RECORD_HEADER_LEN) else {
+            return end_of_bytes;
+        };
+        let f = Fields::read(s, h);
+        if f.caplen > f.limit || f.sec == 0 {
+            return Some(false);
+        }
+        let end = at + RECORD_HEADER_LEN + f.caplen as usize;
+        if end > buf.len() {
+            return end_of_bytes;
+        }
+        if f.odd_len().is_none() && f.odd_frac().is_none() && f.wire_len > 0 {
+            return Some(true);
+        }
+        at = end;
+    }
+    Some(true)
+}
+
+/// The fields of one record header.
+struct Fields {
+    sec: u64,
+    frac: u64,
+    caplen: u32,
+    wire_len: u32,
+    /// The largest captured length the file may hold.
+    limit: u32,
+    nanos: bool,
+}
+
+impl Fields {
+    fn read(s: &PcapState, h: &[u8]) -> Fields {
+        let be = s.big_endian;
+        Fields {
+            sec: rd_u32(h, 0, be) as u64,
+            frac: rd_u32(h, 4, be) as u64,
+            caplen: rd_u32(h, 8, be),
+            wire_len: rd_u32(h, 12, be),
+            // Writers do exceed their own snaplen, so only reject what no link could carry.
+            limit: s.snaplen.clamp(262_144, MAX_RECORD_BYTES),
+            nanos: s.nanos,
+        }
+    }
+
+    /// A writer never stores more than the packet had.
+    fn odd_len(&self) -> Option<OddValue> {
+        (self.caplen > self.wire_len).then_some(OddValue::CaplenExceedsLen {
+            caplen: self.caplen,
+            origlen: self.wire_len,
+        })
+    }
+
+    /// Nor a fraction of a second of a second or more.
+    fn odd_frac(&self) -> Option<OddValue> {
+        (self.frac >= if self.nanos { 1_000_000_000 } else { 1_000_000 }).then_some(
+            OddValue::TsFraction {
+                fraction: self.frac as u32,
+                nanos: self.nanos,
+            },
+        )
+    }
+}
+
+/// The fatal error for an odd value whose record is not followed by intact framing: the
+/// header is most likely not where the walk thinks (a damaged length earlier made it land
+/// inside packet bytes).
+fn odd_fatal(odd: OddValue) -> Step<'static> {
+    let value = match odd {
+        OddValue::CaplenExceedsLen { caplen, .. } => u64::from(caplen),
+        OddValue::TsFraction { fraction, .. } => u64::from(fraction),
+    };
+    Step::Fatal {
+        kind: CaptureErrorKind::BadField {
+            field: odd.reason(),
+            value,
+        },
+        in_record: true,
+    }
+}
+
+/// Read the record at `pos`.
+///
+/// A captured length above the file's limit is damaged framing. A captured length above
+/// the original length, or a timestamp fraction of a second or more, is a value writers
+/// do not produce: with [`Lookahead::Strict`] it is damaged framing too; otherwise the
+/// record is read with a warning ([`Step::Odd`]) when the framing after it is intact
+/// ([`framing_continues`]), and is damaged framing when it is not.
+pub(crate) fn next_record<'a>(
+    s: &PcapState,
+    buf: &'a [u8],
+    pos: usize,
+    look: Lookahead,
+) -> Step<'a> {
     let rest = &buf[pos..];
     let Some(h) = rest.get(..RECORD_HEADER_LEN) else {
         return Step::Fatal {
@@ -105,60 +286,312 @@ pub(crate) fn next_record<'a>(s: &PcapState, buf: &'a [u8], pos: usize) -> Step<
             in_record: true,
         };
     };
-    let be = s.big_endian;
-    let sec = rd_u32(h, 0, be) as u64;
-    let frac = rd_u32(h, 4, be) as u64;
-    let caplen = rd_u32(h, 8, be);
-    let wire_len = rd_u32(h, 12, be);
-    // Writers do exceed their own snaplen, so only reject what no link could carry.
-    let limit = s.snaplen.clamp(262_144, MAX_RECORD_BYTES);
-    if caplen > limit {
+    let f = Fields::read(s, h);
+    if f.caplen > f.limit {
         return Step::Fatal {
             kind: CaptureErrorKind::BadField {
                 field: "pcap.caplen",
-                value: caplen as u64,
+                value: f.caplen as u64,
             },
             in_record: true,
         };
     }
-    // A writer never stores more than the packet had, and never a fraction of a second
-    // of a second or more: either means the header is not where the walk thinks, e.g. a
-    // damaged length earlier made it land inside packet bytes.
-    if caplen > wire_len {
-        return Step::Fatal {
-            kind: CaptureErrorKind::BadField {
-                field: "pcap.caplen_exceeds_len",
-                value: caplen as u64,
-            },
-            in_record: true,
-        };
+    // Filled from the first slot, so that `odd[0]` tells whether there are any.
+    let mut odd = [None; 2];
+    for (slot, o) in odd
+        .iter_mut()
+        .zip([f.odd_len(), f.odd_frac()].into_iter().flatten())
+    {
+        *slot = Some(o);
     }
-    if frac >= if s.nanos { 1_000_000_000 } else { 1_000_000 } {
-        return Step::Fatal {
-            kind: CaptureErrorKind::BadField {
-                field: "pcap.ts_fraction",
-                value: frac,
-            },
-            in_record: true,
-        };
+    if let (Lookahead::Strict, Some(o)) = (look, odd[0]) {
+        return odd_fatal(o);
     }
-    let end = RECORD_HEADER_LEN + caplen as usize;
+    let end = RECORD_HEADER_LEN + f.caplen as usize;
     let Some(data) = rest.get(RECORD_HEADER_LEN..end) else {
         return Step::Fatal {
             kind: CaptureErrorKind::Truncated {
                 what: "pcap record data",
-                need: caplen as u64,
+                need: f.caplen as u64,
                 have: (rest.len() - RECORD_HEADER_LEN) as u64,
             },
             in_record: true,
         };
     };
-    let frac_ns = if s.nanos { frac } else { frac * 1000 };
+    let frac_ns = if f.nanos { f.frac } else { f.frac * 1000 };
+    let ts_ns = f.sec * 1_000_000_000 + frac_ns;
+    if let Some(first) = odd[0] {
+        return match framing_continues(s, buf, pos + end, look) {
+            Some(true) => Step::Odd {
+                next: pos + end,
+                ts_ns,
+                link_type: s.link_type,
+                wire_len: f.wire_len.max(f.caplen),
+                data,
+                odd,
+            },
+            Some(false) => odd_fatal(first),
+            None => Step::Fatal {
+                kind: CaptureErrorKind::Truncated {
+                    what: "pcap records after an odd record header",
+                    need: RECORD_HEADER_LEN as u64,
+                    have: 0,
+                },
+                in_record: true,
+            },
+        };
+    }
     Step::Record {
         next: pos + end,
-        ts_ns: sec * 1_000_000_000 + frac_ns,
+        ts_ns,
         link_type: s.link_type,
-        wire_len,
+        wire_len: f.wire_len,
         data,
+    }
+}
+
+#[cfg(test)]
+mod odd_tests {
+    use super::super::{pcap_resync, Record, RecordReader};
+    use super::*;
+    use crate::error::CaptureError;
+
+    const T: u64 = 1_700_000_000;
+
+    /// Records of (seconds, fraction, captured length, original length); the captured
+    /// bytes are 0x5a. Returns the file and each record's offset.
+    fn file(nanos: bool, recs: &[(u32, u32, u32, u32)]) -> (Vec<u8>, Vec<usize>) {
+        let mut b = pcap_file_header(1, 65535, nanos).to_vec();
+        let mut offsets = Vec::new();
+        for &(sec, frac, caplen, origlen) in recs {
+            offsets.push(b.len());
+            for v in [sec, frac, caplen, origlen] {
+                b.extend(v.to_le_bytes());
+            }
+            b.extend(std::iter::repeat_n(0x5a, caplen as usize));
+        }
+        (b, offsets)
+    }
+
+    fn good(i: u32) -> (u32, u32, u32, u32) {
+        (T as u32 + i, 500_000, 60, 60)
+    }
+
+    type Item<'a> = Result<Record<'a>, CaptureError>;
+
+    fn read_all(buf: &[u8]) -> Vec<Item<'_>> {
+        let mut r = RecordReader::open(buf).unwrap();
+        let mut out = Vec::new();
+        while let Some(item) = r.next() {
+            let fatal = matches!(item, Err(e) if e.fatal);
+            out.push(item);
+            if fatal {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn caplen_above_origlen_is_read_with_the_larger_length() {
+        for orig in [20, 0] {
+            let (b, off) = file(false, &[good(0), (T as u32 + 1, 0, 60, orig), good(2)]);
+            let items = read_all(&b);
+            assert_eq!(items.len(), 3);
+            let rec = items[1].as_ref().unwrap();
+            assert_eq!(rec.offset, off[1] as u64);
+            assert_eq!(rec.number, 2);
+            assert_eq!(rec.wire_len, 60);
+            assert_eq!(
+                rec.odd,
+                [
+                    Some(OddValue::CaplenExceedsLen {
+                        caplen: 60,
+                        origlen: orig
+                    }),
+                    None
+                ]
+            );
+            assert!(items[0].as_ref().unwrap().odd[0].is_none());
+            assert!(items[2].as_ref().unwrap().odd[0].is_none());
+        }
+    }
+
+    #[test]
+    fn fraction_of_a_second_or_more_is_added_as_given() {
+        for (nanos, frac, ns) in [
+            (false, 1_000_000, 1_000_000_000),
+            (true, 1_500_000_000, 1_500_000_000),
+        ] {
+            let (b, _) = file(nanos, &[good(0), (T as u32 + 1, frac, 60, 60), good(3)]);
+            let items = read_all(&b);
+            let rec = items[1].as_ref().unwrap();
+            assert_eq!(rec.ts_ns, (T + 1) * 1_000_000_000 + ns);
+            assert_eq!(
+                rec.odd,
+                [
+                    Some(OddValue::TsFraction {
+                        fraction: frac,
+                        nanos
+                    }),
+                    None
+                ]
+            );
+            assert!(items[2].is_ok());
+        }
+        // Both values odd in one record: both reported.
+        let (b, _) = file(false, &[(T as u32, 2_000_000, 60, 10)]);
+        let items = read_all(&b);
+        let odd = items[0].as_ref().unwrap().odd;
+        assert!(odd[0].is_some() && odd[1].is_some(), "{odd:?}");
+    }
+
+    #[test]
+    fn odd_records_in_a_row_and_at_the_end_are_read() {
+        let recs = [
+            good(0),
+            (T as u32 + 1, 0, 60, 0),
+            (T as u32 + 2, 0, 60, 0),
+            (T as u32 + 3, 0, 60, 0),
+        ];
+        let (b, _) = file(false, &recs);
+        let items = read_all(&b);
+        assert_eq!(items.len(), 4);
+        assert!(items
+            .iter()
+            .skip(1)
+            .all(|i| i.as_ref().unwrap().odd[0].is_some()));
+    }
+
+    #[test]
+    fn enlarged_length_landing_inside_packet_bytes_is_fatal() {
+        // Record 2 claims 200 bytes (of 60): the walk would land in record 4's bytes.
+        let recs: Vec<_> = (0..6).map(good).collect();
+        let (mut b, off) = file(false, &recs);
+        b[off[1] + 8..off[1] + 12].copy_from_slice(&200u32.to_le_bytes());
+        let items = read_all(&b);
+        assert_eq!(items.len(), 2);
+        let e = items[1].as_ref().unwrap_err();
+        assert!(e.fatal);
+        assert_eq!(e.offset, off[1] as u64);
+        assert_eq!(e.record, 2);
+        assert_eq!(e.reason(), "pcap.caplen_exceeds_len");
+        // Zero padding after an odd record is no record either.
+        let (mut b, off) = file(false, &[good(0), (T as u32 + 1, 0, 60, 0)]);
+        b.extend([0u8; 64]);
+        let items = read_all(&b);
+        assert_eq!(items[1].as_ref().unwrap_err().offset, off[1] as u64);
+        // A file cut inside an odd record, or inside the record after it: truncated there.
+        let (b, off) = file(false, &[good(0), (T as u32 + 1, 0, 60, 0), good(2)]);
+        for (cut, at) in [
+            (off[2] - 1, off[1]),
+            (off[2] + 5, off[2]),
+            (b.len() - 1, off[2]),
+        ] {
+            let items = read_all(&b[..cut]);
+            let e = *items.last().unwrap().as_ref().unwrap_err();
+            assert_eq!(e.reason(), "capture.truncated", "cut at {cut}");
+            assert_eq!(e.offset, at as u64, "cut at {cut}");
+        }
+    }
+
+    /// A reader over any prefix that ends at a boundary the whole reader reached (a chunk),
+    /// and a reader fed growing prefixes that may be followed by more bytes (a stream, read
+    /// again without that once the bytes end), read what the reader over the whole file
+    /// reads.
+    #[test]
+    fn chunks_and_streams_read_odd_records_as_the_whole_file() {
+        let mut recs = Vec::new();
+        for i in 0..40u32 {
+            recs.push(match i % 7 {
+                2 => (T as u32 + i, 0, 60 + i, 0),
+                4 => (T as u32 + i, 1_000_000 + i, 60, 60),
+                5 => (T as u32 + i, 0, 70, 20),
+                _ => (T as u32 + i, i, 50 + i, 100),
+            });
+        }
+        let (mut whole, off) = file(false, &recs);
+        // Damage near the end: record 37's length enlarged by 40 (above its original
+        // length) lands inside record 38's bytes.
+        let n = whole.len();
+        whole[off[36] + 8..off[36] + 12].copy_from_slice(&(86u32 + 40).to_le_bytes());
+        let expect = read_all(&whole);
+        assert!(expect.last().unwrap().as_ref().is_err_and(|e| e.fatal));
+        let key = |items: &[Item<'_>]| -> Vec<_> {
+            items
+                .iter()
+                .map(|i| i.map(|r| (r.offset, r.number, r.ts_ns, r.wire_len, r.data.len(), r.odd)))
+                .collect()
+        };
+        let expect = key(&expect);
+        let state = RecordReader::open(&whole).unwrap().state().clone();
+        // Chunks: cut at every boundary.
+        let bounds: Vec<u64> = expect.iter().flatten().map(|r| r.0).collect();
+        for (i, &cut) in bounds.iter().enumerate() {
+            let mut got = Vec::new();
+            for (from, to) in [(24u64, cut), (cut, n as u64)] {
+                let before = got.len() as u64;
+                let chunk = &whole[from as usize..to as usize];
+                let mut r = RecordReader::resume(chunk, from, state.clone(), before);
+                while let Some(item) = r.next() {
+                    let fatal = matches!(item, Err(e) if e.fatal);
+                    got.push(item);
+                    if fatal {
+                        break;
+                    }
+                }
+            }
+            assert_eq!(key(&got), expect, "cut before record {}", i + 1);
+        }
+        // Streams: blocks of every size from 1 to 97 bytes.
+        for block in 1..98 {
+            let (mut got, mut pos, mut have, mut number) = (Vec::new(), 24usize, 0usize, 0u64);
+            let mut exhausted = false;
+            loop {
+                let mut r = RecordReader::resume(
+                    &whole[pos..have.max(pos)],
+                    pos as u64,
+                    state.clone(),
+                    number,
+                );
+                r.more_may_follow(!exhausted);
+                let stop = loop {
+                    match r.next() {
+                        None => break None,
+                        Some(Err(e)) if e.fatal => break Some(e),
+                        Some(item) => got.push(item),
+                    }
+                };
+                pos = r.offset() as usize;
+                number = r.records();
+                // Damage other than running out of bytes ends the stream at once.
+                if let Some(e) = stop.filter(|e| e.reason() != "capture.truncated") {
+                    got.push(Err(e));
+                    break;
+                }
+                if have < n {
+                    have = (have + block).min(n);
+                } else if stop.is_some() && !exhausted {
+                    exhausted = true;
+                } else {
+                    if let Some(e) = stop {
+                        got.push(Err(e));
+                    }
+                    break;
+                }
+            }
+            assert_eq!(key(&got), expect, "blocks of {block}");
+        }
+    }
+
+    #[test]
+    fn guesses_never_start_at_an_odd_record() {
+        let (b, off) = file(
+            false,
+            &[good(0), good(1), (T as u32 + 2, 0, 60, 0), good(3), good(4)],
+        );
+        let state = RecordReader::open(&b).unwrap().state().clone();
+        assert_eq!(pcap_resync(&b, &state, off[2], 2, 1 << 20), Some(off[3]));
+        assert_eq!(pcap_resync(&b, &state, off[1], 1, 1 << 20), Some(off[1]));
     }
 }
