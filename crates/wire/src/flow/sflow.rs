@@ -10,13 +10,15 @@
 //!
 //! Raw packet headers go through the packet decoder ([`observe_network_into`]) behind the
 //! link walker for their header protocol: Ethernet (1), frame relay (5), PPP (7), IPv4
-//! (11), IPv6 (12), MPLS (13) and PPP over SONET/SDH (14). Other header protocols are
-//! errors (`sflow.header_protocol`).
+//! (11), IPv6 (12), MPLS (13) and PPP over SONET/SDH (14). The other valid protocols
+//! (token bus, token ring, FDDI, X.25, SMDS, AAL5, 802.11: 2–4, 6, 8–10, 15–17) are not
+//! decoded; a sample with nothing else is reported as [`FlowEvent::Skipped`], which is
+//! not damage. Values outside 1–17 are errors (`sflow.header_protocol`).
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::InterfaceCounters;
 use super::{get32, scale, Ctx, FlowError, FlowErrorKind, FlowEvent, FlowProtocol};
+use super::{InterfaceCounters, SkippedSample};
 use crate::link::{self, linktype};
 use crate::observe::{observe_network_into, Observation, Origin};
 use crate::peek::PeekMode;
@@ -125,6 +127,8 @@ fn flow_sample<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, s: &[u8], base: usize,
     let records = w(head / 4 - 1);
     let mut header: Option<Observation> = None;
     let mut sampled: Option<Observation> = None;
+    // The first packet header of a protocol that is not decoded: (protocol, offset).
+    let mut undecoded: Option<(u32, usize)> = None;
     let mut at = head;
     for _ in 0..records.min(1024) {
         let (Some(tag), Some(len)) = (get32(s, at), get32(s, at + 4)) else {
@@ -153,6 +157,9 @@ fn flow_sample<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, s: &[u8], base: usize,
             1 if header.is_none() => match raw_header(r, rbase) {
                 Ok(Header::Ip(obs)) => header = Some(obs),
                 Ok(Header::NotIp) => {}
+                Ok(Header::NotDecoded(proto)) => {
+                    undecoded.get_or_insert((proto, rbase));
+                }
                 Err(e) => ctx.error(e),
             },
             3 if r.len() >= 32 && sampled.is_none() => {
@@ -189,6 +196,14 @@ fn flow_sample<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, s: &[u8], base: usize,
         at += 8 + len;
     }
     let Some(mut obs) = header.or(sampled) else {
+        if let Some((header_protocol, offset)) = undecoded {
+            ctx.skip(SkippedSample {
+                protocol: P,
+                offset,
+                header_protocol,
+                sampling: rate,
+            });
+        }
         return;
     };
     obs.ts_ns = ctx.received_ns;
@@ -205,6 +220,8 @@ enum Header {
     Ip(Observation),
     /// A frame without IP (ARP, LLDP, LCP, …).
     NotIp,
+    /// A valid header protocol floodtrace does not decode.
+    NotDecoded(u32),
 }
 
 /// A raw packet header record: header protocol, frame length, stripped, header length,
@@ -238,6 +255,7 @@ fn raw_header(r: &[u8], base: usize) -> Result<Header, FlowError> {
         12 => link::network_layer(linktype::IPV6, bytes),
         13 => link::mpls(bytes, 0, 0),
         14 => link::pos(bytes, 0),
+        2..=17 => return Ok(Header::NotDecoded(proto)),
         other => {
             return Err(FlowError::bad(
                 P,
@@ -254,6 +272,48 @@ fn raw_header(r: &[u8], base: usize) -> Result<Header, FlowError> {
         Ok(None) => Ok(Header::Ip(obs)),
         Ok(Some(_)) => Ok(Header::NotIp),
         Err(e) => Err(packet(e)),
+    }
+}
+
+/// The name of an sFlow v5 `header_protocol` (sflow_version_5.txt, `enum header_protocol`).
+pub(crate) fn header_protocol_name(proto: u32) -> &'static str {
+    match proto {
+        1 => "Ethernet",
+        2 => "ISO 8802-4 token bus",
+        3 => "ISO 8802-5 token ring",
+        4 => "FDDI",
+        5 => "frame relay",
+        6 => "X.25",
+        7 => "PPP",
+        8 => "SMDS",
+        9 => "ATM AAL5",
+        10 => "ATM AAL5 IP",
+        11 => "IPv4",
+        12 => "IPv6",
+        13 => "MPLS",
+        14 => "PPP over SONET/SDH",
+        15 => "IEEE 802.11 MAC",
+        16 => "IEEE 802.11 A-MPDU",
+        17 => "IEEE 802.11 A-MSDU subframe",
+        _ => "not defined",
+    }
+}
+
+/// The reason key of a sample skipped for its header protocol `proto` (see
+/// [`SkippedSample::reason`]).
+pub(crate) fn not_decoded_reason(proto: u32) -> &'static str {
+    match proto {
+        2 => "sflow.header_not_decoded.token_bus",
+        3 => "sflow.header_not_decoded.token_ring",
+        4 => "sflow.header_not_decoded.fddi",
+        6 => "sflow.header_not_decoded.x25",
+        8 => "sflow.header_not_decoded.smds",
+        9 => "sflow.header_not_decoded.aal5",
+        10 => "sflow.header_not_decoded.aal5_ip",
+        15 => "sflow.header_not_decoded.ieee80211",
+        16 => "sflow.header_not_decoded.ieee80211_ampdu",
+        17 => "sflow.header_not_decoded.ieee80211_amsdu",
+        _ => "sflow.header_not_decoded",
     }
 }
 
@@ -338,7 +398,7 @@ mod tests {
     use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
     use crate::error::DecodeError;
-    use crate::flow::{FlowDecoder, FlowError, FlowErrorKind, FlowEvent};
+    use crate::flow::{FlowDecoder, FlowError, FlowErrorKind, FlowEvent, SkippedSample};
     use crate::observe::{flag, Observation, Origin};
 
     const RATE: u32 = 50;
@@ -439,6 +499,7 @@ mod tests {
     struct Out {
         records: Vec<Observation>,
         errors: Vec<FlowError>,
+        skipped: Vec<SkippedSample>,
     }
 
     fn decode(d: &[u8]) -> Out {
@@ -448,9 +509,12 @@ mod tests {
         decoder.decode(exporter, 7, d, &mut |ev| match ev {
             FlowEvent::Record(o) => out.records.push(*o),
             FlowEvent::Error(e) => out.errors.push(e),
+            FlowEvent::Skipped(s) => out.skipped.push(s),
             _ => {}
         });
-        assert_eq!(decoder.stats().errors, out.errors.len() as u64);
+        let stats = decoder.stats();
+        assert_eq!(stats.errors, out.errors.len() as u64);
+        assert_eq!(stats.skipped, out.skipped.len() as u64);
         out
     }
 
@@ -462,6 +526,7 @@ mod tests {
             "{proto} {header:02x?}: {:?}",
             out.errors
         );
+        assert!(out.skipped.is_empty(), "{proto}: {:?}", out.skipped);
         assert_eq!(out.records.len(), 1, "{proto} {header:02x?}");
         out.records[0]
     }
@@ -474,6 +539,7 @@ mod tests {
             "{proto} {header:02x?}: {:?}",
             out.errors
         );
+        assert!(out.skipped.is_empty(), "{proto}: {:?}", out.skipped);
         assert!(out.records.is_empty(), "{proto} {header:02x?}");
     }
 
@@ -511,6 +577,7 @@ mod tests {
         ]);
         let out = decode(&d);
         assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert!(out.skipped.is_empty());
         assert_eq!(out.records.len(), 2);
         for o in &out.records {
             assert_udp4(o, "t20");
@@ -647,6 +714,7 @@ mod tests {
             for cut in 0..=full.len() {
                 let out = decode(&datagram(&[vec![raw_header(proto, &full[..cut])]]));
                 let what = format!("protocol {proto} {head:02x?} cut at {cut}");
+                assert!(out.skipped.is_empty(), "{what}");
                 match (&out.records[..], &out.errors[..]) {
                     ([o], []) => {
                         decoded = true;
@@ -678,6 +746,46 @@ mod tests {
         IpAddr::V4(Ipv4Addr::new(192, 0, 2, 70))
     }
 
+    /// The valid header protocols floodtrace does not decode: a sample with nothing else
+    /// is skipped and said so, without an error; one with a sampled IPv4 record gives that.
+    #[test]
+    fn undecoded_header_protocols_are_skipped_not_errors() {
+        let mut reasons = std::collections::BTreeSet::new();
+        for proto in [2, 3, 4, 6, 8, 9, 10, 15, 16, 17] {
+            let header = [0x5au8; 40];
+            let d = datagram(&[
+                vec![raw_header(proto, &header)],
+                vec![raw_header(proto, &header), sampled_ipv4()],
+            ]);
+            let out = decode(&d);
+            assert!(out.errors.is_empty(), "{proto}: {:?}", out.errors);
+            assert_eq!(out.records.len(), 1, "{proto}");
+            assert_eq!(
+                out.records[0].src,
+                IpAddr::V4(Ipv4Addr::new(10, 9, 0, 8)),
+                "{proto}"
+            );
+            let [s] = out.skipped[..] else {
+                panic!("{proto}: {:?}", out.skipped);
+            };
+            assert_eq!(
+                (s.header_protocol, s.offset, s.sampling),
+                (proto, FIRST_RECORD, RATE)
+            );
+            assert!(s.reason().starts_with("sflow.header_not_decoded."), "{s:?}");
+            assert!(reasons.insert(s.reason()), "{proto}: {} twice", s.reason());
+            let text = s.to_string();
+            let want = format!(
+                "sflow at offset {FIRST_RECORD}: header protocol {proto} ({}) is not decoded: sample skipped",
+                s.header_protocol_name()
+            );
+            assert_eq!(text, want);
+        }
+        let ieee80211 = decode(&datagram(&[vec![raw_header(15, &[0u8; 24])]])).skipped[0];
+        assert_eq!(ieee80211.header_protocol_name(), "IEEE 802.11 MAC");
+        assert_eq!(ieee80211.reason(), "sflow.header_not_decoded.ieee80211");
+    }
+
     /// Values outside the enumeration stay errors; a sampled record still gives the sample.
     #[test]
     fn undefined_header_protocols_are_errors() {
@@ -687,6 +795,7 @@ mod tests {
                 vec![raw_header(proto, &udp4()), sampled_ipv4()],
             ]);
             let out = decode(&d);
+            assert!(out.skipped.is_empty(), "{proto}");
             assert_eq!(out.records.len(), 1, "{proto}");
             assert_eq!(out.errors.len(), 2, "{proto}");
             for e in &out.errors {
