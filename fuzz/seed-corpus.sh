@@ -14,7 +14,8 @@
 #                     pcaps, messages of its raw .dat files, cut like RawDatagrams), with the
 #                     version field stripped as the targets expect; for v9/IPFIX also each
 #                     exporter's template sets merged into its data datagrams (one datagram
-#                     that teaches the template and uses it)
+#                     that teaches the template and uses it); plus, for sflow, handmade
+#                     samples with a sampled header of each header protocol
 #   flow_sniff        those datagrams whole, the raw .dat files whole, and back-to-back runs
 #   peek              ports + declared length + payload of the UDP/TCP packets of all captures
 #   access_log        runs of lines and single lines of the logs under ../shared/data/logs
@@ -266,6 +267,35 @@ for dgs in groups.values():
                 if m:
                     seed_datagram(m)
                     put("flow_sniff", m)
+
+# sFlow samples whose raw packet header is of each header protocol 1-17 (most real exports
+# carry Ethernet only), in front of one IPv4/UDP packet: the link walkers for MPLS, PPP,
+# packet over SONET and frame relay, and the skip of the protocols that are not decoded.
+def sflow_header(proto, header):
+    padded = header + b"\0" * (-len(header) % 4)
+    rec = struct.pack(">IIIIII", 1, 16 + len(padded), proto, len(header) + 4, 4, len(header)) + padded
+    sample = struct.pack(">IIIIIIII", 1, 3, 10, 1000, 0, 3, 4, 1) + rec
+    return (struct.pack(">IIIIIII", 5, 1, 0xC0000264, 0, 1, 1000, 1)
+            + struct.pack(">II", 1, len(sample)) + sample)
+
+udp4 = (bytes([0x45, 0, 0, 36, 0, 1, 0, 0, 64, 17, 0, 0, 10, 9, 0, 7, 192, 0, 2, 70])
+        + bytes([0, 53, 0x82, 0x35, 0, 16, 0, 0]) + b"z" * 8)
+heads = {
+    1: [bytes(12) + b"\x08\x00", bytes(12) + b"\x88\x47\x00\x06\x41\x40"],
+    5: [b"\x18\x41\x03\xcc", b"\x18\x41\x03\x00\x80\x00\x00\x00\x08\x00", b"\x18\x41\x08\x00"],
+    7: [b"\xff\x03\x00\x21", b"\x21", b"\xff\x03\x02\x81\x00\x06\x41\x40"],
+    11: [b""],
+    12: [b""],
+    13: [b"\x00\x06\x40\x40\x00\x06\x41\x40"],
+    14: [b"\xff\x03\x00\x21", b"\x0f\x00\x08\x00"],
+}
+udp6 = (bytes([0x60, 0, 0, 0, 0, 16, 17, 64]) + bytes(15) + b"\x07" + bytes(15) + b"\x46"
+        + bytes([0, 53, 0x82, 0x35, 0, 16, 0, 0]) + b"z" * 8)
+for proto in range(1, 18):
+    for head in heads.get(proto, [b"\xaa\xaa\x03\x00\x00\x00\x08\x00"]):
+        d = sflow_header(proto, head + (udp6 if proto == 12 else udp4))
+        seed_datagram(d)
+        put("flow_sniff", d)
 PY
 
 # Text parsers: pieces of the shared access logs, and small reports in each format.

@@ -27,7 +27,8 @@ pub const DEFAULT_CHUNK_BYTES: u64 = 64 << 20;
 /// Problems of one reason within one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tally {
-    /// `capture` or `packet` (or `input`).
+    /// `capture`, `packet`, `input`, `flow`, or `skipped` (well-formed flow samples that
+    /// are not decoded: not damage).
     pub kind: &'static str,
     /// Occurrences.
     pub count: u64,
@@ -93,6 +94,14 @@ impl Counts {
                 );
             }
         }
+    }
+
+    /// Whether a problem other than an undecodable packet or a skipped sample was found:
+    /// then the input was not read whole, or parts of it are damaged.
+    pub fn damaged(&self) -> bool {
+        self.errors
+            .values()
+            .any(|t| !matches!(t.kind, "packet" | "skipped"))
     }
 
     /// Record a packet decode error of record `number` at `offset`.
@@ -515,7 +524,7 @@ pub fn analyze_feed<'m, F: Feed<'m>>(
             (None, false)
         }
     };
-    let complete = complete && !counts.errors.values().any(|t| t.kind != "packet");
+    let complete = complete && !counts.damaged();
     InputOutcome {
         format,
         counts,
@@ -869,7 +878,7 @@ pub fn analyze_mapped_pcap(
     if let Some(s) = &stop {
         counts.stop(s);
     }
-    let complete = stop.is_none() && !counts.errors.values().any(|t| t.kind != "packet");
+    let complete = stop.is_none() && !counts.damaged();
     Some(InputOutcome {
         format: Some(CaptureFormat::Pcap),
         counts,

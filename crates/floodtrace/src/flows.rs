@@ -393,14 +393,22 @@ impl Sink {
         merge_rates(&mut self.dst_rates, &other.dst_rates);
     }
 
-    /// Handle one decoder event; `locate` turns an error's datagram offset into
-    /// (file offset, record or datagram number, description of where).
-    fn event(&mut self, ev: FlowEvent, locate: &dyn Fn(&FlowError) -> (u64, u64, String)) {
+    /// Handle one decoder event; `locate` turns a datagram offset into (file offset, record
+    /// or datagram number, description of where).
+    fn event(&mut self, ev: FlowEvent, locate: &dyn Fn(usize) -> (u64, u64, String)) {
         match ev {
             FlowEvent::Record(obs) => self.record(obs),
             FlowEvent::Template(t) if t.fields > 0 => self.flows.templates += 1,
+            FlowEvent::Skipped(s) => {
+                // Well-formed, only not decoded: a note, not damage.
+                let (offset, number, at) = locate(s.offset);
+                self.counts
+                    .note("skipped", s.reason(), offset, number, false, || {
+                        format!("{at}: {s}")
+                    });
+            }
             FlowEvent::Error(e) => {
-                let (offset, number, at) = locate(&e);
+                let (offset, number, at) = locate(e.offset);
                 self.counts
                     .note(error_kind(&e), e.reason(), offset, number, false, || {
                         format!("{at}: {e}")
@@ -461,12 +469,12 @@ enum Origin {
 }
 
 impl Origin {
-    /// Where an error `e` of this datagram is: (input offset, record or datagram number,
-    /// description).
-    fn locate(self, e: &FlowError) -> (u64, u64, String) {
+    /// Where the byte at datagram offset `at` of this datagram is: (input offset, record or
+    /// datagram number, description).
+    fn locate(self, at: usize) -> (u64, u64, String) {
         match self {
             Origin::Raw { number, offset, .. } => (
-                (offset + e.offset) as u64,
+                (offset + at) as u64,
                 number,
                 format!("datagram {number} at offset {offset:#x}"),
             ),
@@ -538,7 +546,7 @@ fn decode_chunk(
                 sink.protocols.insert(protocol);
             }
         }
-        let locate = |e: &FlowError| u.origin.locate(e);
+        let locate = |at: usize| u.origin.locate(at);
         decoder.decode(u.exporter, u.received_ns, data, &mut |ev| {
             sink.event(ev, &locate)
         });
@@ -767,7 +775,7 @@ pub fn analyze_flows<'a>(
     }
     sink.flows.format = name;
     merge_rates(&mut run.dst_rates, &sink.dst_rates);
-    let complete = complete && !sink.counts.errors.values().any(|t| t.kind != "packet");
+    let complete = complete && !sink.counts.damaged();
     InputOutcome {
         format,
         counts: sink.counts,

@@ -242,6 +242,10 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                     "floodtrace: {path}: {} packet(s) not decoded ({}), first: {}",
                     e.count, e.reason, e.message
                 ),
+                ("skipped", _) => eprintln!(
+                    "floodtrace: {path}: {} flow sample(s) skipped, not damaged ({}), first: {}",
+                    e.count, e.reason, e.message
+                ),
                 (_, true) => eprintln!("floodtrace: {path}: {}", e.message),
                 ("flow", _) => eprintln!(
                     "floodtrace: {path}: {} export problem(s) ({}), first: {}",

@@ -704,6 +704,7 @@ fn provenance(o: &mut String, v: &View) {
             let e: Vec<String> = i
                 .errors
                 .iter()
+                .filter(|e| e.kind != "skipped")
                 .map(|e| format!("{} × {}", esc(&e.reason), group(e.count)))
                 .collect();
             format!("<b>partial</b>: {}", e.join(", "))

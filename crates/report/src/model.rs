@@ -307,7 +307,9 @@ pub struct InputReport {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorReport {
     /// `capture` (file framing; reading stopped or a record was skipped), `packet` (one
-    /// packet's headers), or `input` (the file could not be opened or recognised).
+    /// packet's headers), `input` (the file could not be opened or recognised), `flow` (part
+    /// of an export datagram), or `skipped` (well-formed flow samples floodtrace does not
+    /// decode, e.g. sFlow 802.11 headers: a note, not damage).
     pub kind: &'static str,
     /// Stable reason key, e.g. `pcap.caplen`, `ipv4.ihl`, `capture.truncated`.
     pub reason: String,

@@ -30,7 +30,11 @@ pub fn render(r: &AnalysisReport) -> String {
             let _ = writeln!(
                 o,
                 "          {} {}: {} × {} (first: {})",
-                if e.fatal { "error" } else { "warning" },
+                match (e.fatal, e.kind) {
+                    (true, _) => "error",
+                    (false, "skipped") => "note",
+                    (false, _) => "warning",
+                },
                 e.kind,
                 group(e.count),
                 e.reason,

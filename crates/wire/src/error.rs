@@ -25,7 +25,7 @@ pub enum Layer {
     Mpls,
     /// PPPoE session header.
     Pppoe,
-    /// PPP header (inside PPPoE or GRE).
+    /// PPP header (inside PPPoE or GRE, or an sFlow PPP / packet-over-SONET header).
     Ppp,
     /// Linux cooked capture v1.
     Sll,
@@ -45,6 +45,8 @@ pub enum Layer {
     Icmp,
     /// GRE header.
     Gre,
+    /// Frame relay header (Q.922 address and RFC 2427 encapsulation).
+    FrameRelay,
 }
 
 impl Layer {
@@ -67,6 +69,7 @@ impl Layer {
             Layer::Udp => "udp",
             Layer::Icmp => "icmp",
             Layer::Gre => "gre",
+            Layer::FrameRelay => "frame_relay",
         }
     }
 }
@@ -133,6 +136,7 @@ impl DecodeError {
                 Layer::Udp => "udp.truncated",
                 Layer::Icmp => "icmp.truncated",
                 Layer::Gre => "gre.truncated",
+                Layer::FrameRelay => "frame_relay.truncated",
             },
             DecodeError::BadField { field, .. } => field,
             DecodeError::UnsupportedLinkType(_) => "link.unsupported",

@@ -6,7 +6,8 @@
 //!   resolutions, enhanced / simple / obsolete packet blocks) from a byte slice, usually a
 //!   memory map, and yields borrowed [`capture::Record`]s.
 //! - [`link`], [`ip`] and [`transport`] walk a frame's headers: Ethernet with 802.1Q/QinQ,
-//!   MPLS and PPPoE, Linux SLL/SLL2, raw IP, BSD loopback; IPv4 with options and fragments;
+//!   MPLS and PPPoE, Linux SLL/SLL2, raw IP, BSD loopback (and, for sFlow sampled headers,
+//!   bare MPLS, PPP, PPP over SONET and frame relay); IPv4 with options and fragments;
 //!   IPv6 with extension headers; TCP (flags, sequence, window, options), UDP, ICMP, GRE
 //!   with one level of decapsulation.
 //! - [`peek`] recognises the application payload (DNS, NTP, memcached, SSDP, CLDAP, SNMP,

@@ -269,6 +269,24 @@ pub fn observe_frame_into(
     obs: &mut Observation,
 ) -> Result<Option<u16>, DecodeError> {
     let net = link::network_layer(link_type, data)?;
+    observe_network_into(data, net, ts_ns, wire_len, peek, obs)
+}
+
+/// The part of [`observe_frame_into`] after the link layer: `net` says where in `data` the
+/// network layer starts (from [`link::network_layer`], or a link walker for a frame that
+/// is not in a capture, such as an sFlow sampled header).
+///
+/// # Errors
+/// As [`observe_frame`], for the IP header.
+#[inline]
+pub(crate) fn observe_network_into(
+    data: &[u8],
+    net: link::Network,
+    ts_ns: u64,
+    wire_len: u32,
+    peek: peek::PeekMode,
+    obs: &mut Observation,
+) -> Result<Option<u16>, DecodeError> {
     let l4 = match net.payload {
         link::Payload::Ipv4(at) => ip::observe_ipv4_into(data, at, ts_ns, obs)?,
         link::Payload::Ipv6(at) => {

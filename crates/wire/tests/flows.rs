@@ -221,6 +221,7 @@ struct Decoded {
     templates: usize,
     samplings: Vec<u32>,
     counters: usize,
+    skipped: usize,
 }
 
 fn decode_all(dgrams: &[Datagram], config: FlowConfig) -> Decoded {
@@ -233,6 +234,7 @@ fn decode_all(dgrams: &[Datagram], config: FlowConfig) -> Decoded {
             FlowEvent::Template(_) => out.templates += 1,
             FlowEvent::Sampling(s) => out.samplings.push(s.rate),
             FlowEvent::Counters(_) => out.counters += 1,
+            FlowEvent::Skipped(_) => out.skipped += 1,
         });
     }
     out
@@ -574,6 +576,9 @@ fn every_file_matches_tshark() {
                 }
             }
         }
+        if ours.skipped > 0 {
+            failures.push(format!("{group}: {} samples skipped", ours.skipped));
+        }
         if sflow && ours.counters != tshark_counters {
             failures.push(format!(
                 "{group}: {} interface counter sets, tshark {tshark_counters}",
@@ -790,6 +795,7 @@ fn run(dec: &mut FlowDecoder, msg: &[u8]) -> Decoded {
         FlowEvent::Template(_) => out.templates += 1,
         FlowEvent::Sampling(s) => out.samplings.push(s.rate),
         FlowEvent::Counters(_) => out.counters += 1,
+        FlowEvent::Skipped(_) => out.skipped += 1,
     });
     out
 }
@@ -1290,8 +1296,94 @@ fn real_datagrams() -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// An sFlow datagram with one flow sample (1 in 10) holding a raw packet header record of
+/// header protocol `proto`, and after it, when `ipv4`, a sampled IPv4 record.
+fn sflow_header_datagram(proto: u32, header: &[u8], ipv4: bool) -> Vec<u8> {
+    let be = |v: &mut Vec<u8>, words: &[u32]| {
+        for w in words {
+            v.extend_from_slice(&w.to_be_bytes());
+        }
+    };
+    let mut rec = Vec::new();
+    let padded = header.len().div_ceil(4) * 4;
+    be(&mut rec, &[1, 16 + padded as u32]);
+    be(
+        &mut rec,
+        &[proto, header.len() as u32 + 4, 4, header.len() as u32],
+    );
+    rec.extend_from_slice(header);
+    rec.resize(8 + 16 + padded, 0);
+    if ipv4 {
+        be(
+            &mut rec,
+            &[3, 32, 128, 17, 0x0a09_0008, 0xc000_0247, 53, 33333, 0, 0],
+        );
+    }
+    let mut sample = Vec::new();
+    be(&mut sample, &[1, 3, 10, 1000, 0, 3, 4, 1 + u32::from(ipv4)]);
+    sample.extend_from_slice(&rec);
+    let mut d = Vec::new();
+    be(
+        &mut d,
+        &[5, 1, 0xc000_0264, 0, 1, 1000, 1, 1, sample.len() as u32],
+    );
+    d.extend_from_slice(&sample);
+    d
+}
+
+/// Link headers that lead into an IPv4 packet for each header protocol floodtrace decodes,
+/// to put in front of random bytes.
+const SFLOW_HEADS: [(u32, &[u8]); 9] = [
+    (1, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00]),
+    (5, &[0x18, 0x41, 0x03, 0xcc]),
+    (5, &[0x18, 0x41, 0x03, 0x00, 0x80, 0, 0, 0, 0x08, 0x00]),
+    (7, &[0xff, 0x03, 0x00, 0x21]),
+    (7, &[0xff, 0x03, 0x02, 0x81, 0, 0x64, 0x11, 0x40]),
+    (11, &[]),
+    (13, &[0, 0x64, 0x11, 0x40]),
+    (14, &[0xff, 0x03, 0x21]),
+    (14, &[0x0f, 0x00, 0x08, 0x00]),
+];
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// A raw packet header of any header protocol, with any bytes (behind a link header
+    /// that leads to IP, or not): no panic; a valid protocol (1 to 17) is never an
+    /// `sflow.header_protocol` error and an undefined one always is; a sample gives at most
+    /// one record, and is skipped only for a protocol that is not decoded and when nothing
+    /// else in it gives a record; the sampled IPv4 record is used when the header gives none.
+    #[test]
+    fn sampled_headers_of_any_protocol(
+        proto in 0u32..20,
+        head in proptest::option::of(0usize..SFLOW_HEADS.len()),
+        body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..160),
+        ipv4 in proptest::prelude::any::<bool>(),
+    ) {
+        let (proto, mut header) = match head {
+            Some(i) => (SFLOW_HEADS[i].0, SFLOW_HEADS[i].1.to_vec()),
+            None => (proto, Vec::new()),
+        };
+        header.extend_from_slice(&body);
+        let d = sflow_header_datagram(proto, &header, ipv4);
+        let out = run(&mut FlowDecoder::default(), &d);
+        let valid = (1..=17).contains(&proto);
+        let undecoded = matches!(proto, 2..=4 | 6 | 8..=10 | 15..=17);
+        let bad_protocol = out.errors.iter().filter(|e| e.reason() == "sflow.header_protocol").count();
+        proptest::prop_assert_eq!(bad_protocol, usize::from(!valid));
+        proptest::prop_assert!(out.records.len() <= 1);
+        proptest::prop_assert_eq!(out.skipped, usize::from(undecoded && !ipv4));
+        if ipv4 {
+            proptest::prop_assert_eq!(out.records.len(), 1);
+        }
+        if undecoded {
+            proptest::prop_assert!(out.errors.is_empty());
+        }
+        for e in &out.errors {
+            proptest::prop_assert!(e.offset <= d.len());
+        }
+        floodtrace_wire::fuzzing::sflow(&d[4..]);
+    }
 
     /// Random bytes behind each protocol's version field never panic, and every error
     /// points inside the datagram.
@@ -1378,6 +1470,37 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// Sampled headers of every header protocol, decoded or skipped, allocate nothing.
+#[test]
+fn sampled_headers_decode_without_allocating() {
+    let mut udp4 = vec![
+        0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 9, 0, 7, 192, 0, 2, 70,
+    ];
+    udp4.extend_from_slice(&[0, 53, 0x82, 0x35, 0, 8, 0, 0]);
+    let mut dgrams = Vec::new();
+    for (proto, head) in SFLOW_HEADS {
+        let mut header = head.to_vec();
+        header.extend_from_slice(&udp4);
+        dgrams.push(sflow_header_datagram(proto, &header, false));
+    }
+    for proto in [2, 3, 4, 6, 8, 9, 10, 15, 16, 17, 18] {
+        dgrams.push(sflow_header_datagram(proto, &udp4, false));
+    }
+    let mut dec = FlowDecoder::default();
+    let (mut records, mut skipped, mut errors) = (0, 0, 0);
+    for d in &dgrams {
+        let before = allocations();
+        dec.decode(DAT_EXPORTER, 0, d, &mut |ev| match ev {
+            FlowEvent::Record(_) => records += 1,
+            FlowEvent::Skipped(_) => skipped += 1,
+            FlowEvent::Error(_) => errors += 1,
+            _ => {}
+        });
+        assert_eq!(allocations() - before, 0, "{d:02x?}");
+    }
+    assert_eq!((records, skipped, errors), (SFLOW_HEADS.len(), 10, 1));
+}
 
 /// Decoding every real datagram allocates only when a template or a sampling rate arrives:
 /// a datagram that brings neither allocates nothing, whatever records, errors or counters

@@ -323,6 +323,109 @@ fn unusual_files_give_clear_errors() {
     assert_eq!(reasons(input(&v, 0)), ["ipfix.missing_template"]);
 }
 
+/// A raw sFlow file whose samples are sampled headers of `(header protocol, header)`,
+/// each sample 1 in 50 from agent 192.0.2.100.
+fn sflow_headers_file(samples: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let be = |v: &mut Vec<u8>, words: &[u32]| {
+        for w in words {
+            v.extend_from_slice(&w.to_be_bytes());
+        }
+    };
+    let mut d = Vec::new();
+    be(
+        &mut d,
+        &[5, 1, 0xc000_0264, 0, 1, 1000, samples.len() as u32],
+    );
+    for (proto, header) in samples {
+        let padded = header.len().div_ceil(4) * 4;
+        let mut s = Vec::new();
+        be(&mut s, &[1, 3, 50, 1000, 0, 3, 4, 1]);
+        be(&mut s, &[1, 16 + padded as u32]);
+        be(
+            &mut s,
+            &[*proto, header.len() as u32 + 4, 4, header.len() as u32],
+        );
+        s.extend_from_slice(header);
+        s.resize(s.len() + padded - header.len(), 0);
+        be(&mut d, &[1, s.len() as u32]);
+        d.extend_from_slice(&s);
+    }
+    d
+}
+
+/// sFlow sampled headers beyond Ethernet and IP: MPLS, PPP and frame relay headers are
+/// decoded (10.9.0.7 → 192.0.2.70, as tshark reads them); 802.11 and token ring headers,
+/// which floodtrace does not decode, are skipped with a note per protocol that leaves the
+/// input complete (exit 0). Before, any of them was `sflow.header_protocol` and exit 3.
+#[test]
+fn sflow_headers_of_other_link_layers() {
+    let mut udp = vec![
+        0x45, 0, 0, 128, 0, 1, 0, 0, 64, 17, 0, 0, 10, 9, 0, 7, 192, 0, 2, 70,
+    ];
+    udp.extend_from_slice(&[0, 53, 0x82, 0x35, 0, 108, 0, 0]);
+    udp.extend_from_slice(&[b'z'; 100]);
+    let with = |head: &[u8]| [head, &udp[..]].concat();
+    let llc_ipv4 = [0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00];
+    let wifi = with(&[&[0x08, 0x02][..], &[0; 22], &llc_ipv4].concat());
+    let token_ring = with(&[&[0x10, 0x40][..], &[0; 12], &llc_ipv4].concat());
+    let file = sflow_headers_file(&[
+        (13, with(&[0, 0x06, 0x41, 0x40])),
+        (7, with(&[0xff, 0x03, 0x00, 0x21])),
+        (14, with(&[0xff, 0x03, 0x00, 0x21])),
+        (5, with(&[0x18, 0x41, 0x03, 0xcc])),
+        (15, wifi.clone()),
+        (15, wifi),
+        (3, token_ring),
+    ]);
+    let dir = TempDir::new("flows-sflow-headers");
+    let path = dir.write("headers.dat", &file);
+    let r = analyze_json(&[], &[&path]);
+    r.expect_code(0);
+    let v = r.json();
+    let inp = input(&v, 0);
+    assert_eq!(inp["format"], "raw+sflow");
+    assert_eq!(inp["complete"], true);
+    assert_eq!(u64_at(inp, "flow_records"), 4);
+    assert_eq!(
+        reasons(inp),
+        [
+            "sflow.header_not_decoded.ieee80211",
+            "sflow.header_not_decoded.token_ring"
+        ]
+    );
+    let errors = inp["errors"].as_array().expect("errors[]");
+    for (e, count, name) in [
+        (&errors[0], 2, "15 (IEEE 802.11 MAC)"),
+        (&errors[1], 1, "3 (ISO 8802-5 token ring)"),
+    ] {
+        assert_eq!(e["kind"], "skipped", "{e}");
+        assert_eq!(e["fatal"], false, "{e}");
+        assert_eq!(u64_at(e, "count"), count, "{e}");
+        let message = e["message"].as_str().expect("message");
+        assert!(
+            message.contains(&format!("header protocol {name} is not decoded")),
+            "{message}"
+        );
+    }
+    assert!(
+        r.stderr
+            .contains("2 flow sample(s) skipped, not damaged (sflow.header_not_decoded.ieee80211)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("partial"), "{}", r.stderr);
+    let dests = v["destinations"].as_array().expect("destinations[]");
+    assert_eq!(dests.len(), 1, "{dests:#?}");
+    assert_eq!(dests[0]["address"], "192.0.2.70");
+    assert_eq!(u64_at(&dests[0], "packets"), 4 * 50);
+    assert_eq!(dests[0]["top_sources"][0]["address"], "10.9.0.7");
+    // An undefined header protocol is still damage.
+    let path = dir.write("bad.dat", &sflow_headers_file(&[(18, udp.clone())]));
+    let r = analyze_json(&[], &[&path]);
+    r.expect_code(3);
+    assert_eq!(reasons(input(&r.json(), 0)), ["sflow.header_protocol"]);
+}
+
 /// Templates learned from an earlier input decode the data of a later one (raw files and
 /// captures alike); in the other order the data comes before its templates.
 #[test]

@@ -216,8 +216,52 @@ pub enum FlowEvent<'a> {
     Sampling(SamplingInfo),
     /// sFlow interface counters.
     Counters(InterfaceCounters),
+    /// A well-formed flow sample left out because nothing in it is decoded (not damage).
+    Skipped(SkippedSample),
     /// Something could not be decoded; decoding went on where it could.
     Error(FlowError),
+}
+
+/// A flow sample that is not damaged but gives no record: its only packet header is of an
+/// sFlow header protocol floodtrace does not decode (token bus, token ring, FDDI, X.25,
+/// SMDS, ATM AAL5, IEEE 802.11), and it has no sampled IPv4 / IPv6 record to fall back on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SkippedSample {
+    /// The protocol being decoded.
+    pub protocol: FlowProtocol,
+    /// Byte offset in the datagram of the packet header record's body.
+    pub offset: usize,
+    /// The sFlow `header_protocol` (a valid value, 1 to 17).
+    pub header_protocol: u32,
+    /// The sample's sampling rate: the one sampled packet stood for this many.
+    pub sampling: u32,
+}
+
+impl SkippedSample {
+    /// A short, stable key for per-reason counters, one per header protocol, e.g.
+    /// `sflow.header_not_decoded.ieee80211`.
+    pub fn reason(&self) -> &'static str {
+        sflow::not_decoded_reason(self.header_protocol)
+    }
+
+    /// The header protocol's name, e.g. `IEEE 802.11 MAC`.
+    pub fn header_protocol_name(&self) -> &'static str {
+        sflow::header_protocol_name(self.header_protocol)
+    }
+}
+
+impl fmt::Display for SkippedSample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at offset {}: header protocol {} ({}) is not decoded: sample skipped",
+            self.protocol,
+            self.offset,
+            self.header_protocol,
+            self.header_protocol_name()
+        )
+    }
 }
 
 /// What is wrong, without where.
@@ -428,6 +472,9 @@ pub struct FlowStats {
     pub templates_evicted: u64,
     /// Data sets skipped for a missing or expired template.
     pub missing_template: u64,
+    /// Flow samples skipped, undamaged, because nothing in them is decoded
+    /// ([`FlowEvent::Skipped`]).
+    pub skipped: u64,
     /// Errors reported.
     pub errors: u64,
 }
@@ -490,6 +537,11 @@ impl<F: FnMut(FlowEvent)> Ctx<'_, F> {
         self.stats.records += 1;
         self.summary.records += 1;
         (self.sink)(FlowEvent::Record(obs));
+    }
+
+    pub fn skip(&mut self, s: SkippedSample) {
+        self.stats.skipped += 1;
+        (self.sink)(FlowEvent::Skipped(s));
     }
 
     pub fn emit(&mut self, ev: FlowEvent) {
