@@ -617,6 +617,15 @@ fn offset_in(whole: &[u8], part: &[u8]) -> Option<usize> {
     (off + part.len() <= whole.len()).then_some(off)
 }
 
+/// Offset of record `number` in `offsets` ((number, offset) pairs, ascending; numbers can
+/// skip), 0 when it is not there.
+fn record_offset(offsets: &[(u64, u64)], number: u64) -> u64 {
+    offsets
+        .get(offsets.partition_point(|&(n, _)| n < number))
+        .filter(|&&(n, _)| n == number)
+        .map_or(0, |&(_, o)| o)
+}
+
 /// Decode one flow input (`bytes` is the whole file) with the run's template state.
 pub fn analyze_flows<'a>(
     bytes: &'a [u8],
@@ -643,8 +652,10 @@ pub fn analyze_flows<'a>(
             "raw"
         }
         FlowInput::Capture => {
-            // The carrier records: counts, framing errors, and where each record starts.
-            let mut offsets = Vec::new();
+            // The carrier records: counts, framing errors, and where each record starts
+            // (number, offset), ascending. Numbers can skip: damaged records and pcapng
+            // custom blocks take one too.
+            let mut offsets: Vec<(u64, u64)> = Vec::new();
             match RecordReader::open(bytes) {
                 Ok(mut reader) => {
                     format = Some(reader.format());
@@ -657,7 +668,7 @@ pub fn analyze_flows<'a>(
                                 if rec.odd[0].is_some() {
                                     c.odd_record(&rec);
                                 }
-                                offsets.push(rec.offset);
+                                offsets.push((rec.number, rec.offset));
                                 match link::network_layer(rec.link_type, rec.data) {
                                     Ok(n) if matches!(n.payload, Payload::Other(_)) => {
                                         c.non_ip += 1
@@ -686,10 +697,7 @@ pub fn analyze_flows<'a>(
                 let mut units = Vec::new();
                 let mut held = 0u64;
                 let walked = for_each_export(bytes, DefragConfig::default(), &mut |p| {
-                    let offset = offsets
-                        .get(p.record.saturating_sub(1) as usize)
-                        .copied()
-                        .unwrap_or(0);
+                    let offset = record_offset(offsets, p.record);
                     let data = match offset_in(bytes, p.payload) {
                         Some(at) => Cow::Borrowed(&bytes[at..at + p.payload.len()]),
                         None => Cow::Owned(p.payload.to_vec()),
@@ -706,10 +714,10 @@ pub fn analyze_flows<'a>(
                         },
                     });
                     if held >= chunk_bytes {
+                        // Where the next record starts.
                         let end = offsets
-                            .get(p.record as usize)
-                            .copied()
-                            .unwrap_or(bytes.len() as u64);
+                            .get(offsets.partition_point(|&(n, _)| n <= p.record))
+                            .map_or(bytes.len() as u64, |&(_, o)| o);
                         dispatch(ExportChunk {
                             units: std::mem::take(&mut units),
                             end,
@@ -740,10 +748,7 @@ pub fn analyze_flows<'a>(
                         });
                 }
                 if let Some(first) = stats.first_dropped {
-                    let offset = offsets
-                        .get(first.record.saturating_sub(1) as usize)
-                        .copied()
-                        .unwrap_or(0);
+                    let offset = record_offset(offsets, first.record);
                     sink.counts.note(
                         "flow",
                         "flow.reassembly",

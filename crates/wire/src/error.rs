@@ -188,8 +188,14 @@ pub enum CaptureErrorKind {
 pub struct CaptureError {
     /// Byte offset in the file where the damaged structure starts.
     pub offset: u64,
-    /// 1-based number of the record being read (0 when in the file header).
+    /// 1-based number of the record being read, as Wireshark numbers frames (0 when in the
+    /// file header, or in a block that Wireshark does not number: see `block`).
     pub record: u64,
+    /// The damage is in a pcapng block that carries no packet and that Wireshark does not
+    /// number as a frame (a section header after the first, an interface description, a
+    /// statistics block, …), or in a block whose type could not be read: `record` is 0 and
+    /// the message says "block at offset …".
+    pub block: bool,
     /// Whether reading must stop here (`true`) or the damaged record was skipped.
     pub fatal: bool,
     /// What is wrong.
@@ -220,26 +226,26 @@ impl fmt::Display for CaptureError {
                 f.write_str(")")
             }
             CaptureErrorKind::Truncated { what, need, have } => {
-                if self.record > 0 {
-                    write!(f, "record {} ", self.record)?;
-                }
-                write!(
-                    f,
-                    "at offset {:#x}: {what} truncated: need {need} bytes, have {have}",
-                    self.offset
-                )
+                self.write_place(f)?;
+                write!(f, "{what} truncated: need {need} bytes, have {have}")
             }
             CaptureErrorKind::BadField { field, value } => {
-                if self.record > 0 {
-                    write!(f, "record {} ", self.record)?;
-                }
-                write!(
-                    f,
-                    "at offset {:#x}: {field} is invalid ({value})",
-                    self.offset
-                )
+                self.write_place(f)?;
+                write!(f, "{field} is invalid ({value})")
             }
         }
+    }
+}
+
+impl CaptureError {
+    /// "record N at offset 0x…: ", "block at offset 0x…: " or "at offset 0x…: ".
+    fn write_place(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.record > 0 {
+            write!(f, "record {} ", self.record)?;
+        } else if self.block {
+            f.write_str("block ")?;
+        }
+        write!(f, "at offset {:#x}: ", self.offset)
     }
 }
 

@@ -225,12 +225,20 @@ fn check_every_truncation(name: &str, bytes: &[u8]) {
                     e.offset, bl.start as u64,
                     "{name} cut at {cut}: offset of the cut block"
                 );
-                let want_record = if bl.file_header {
+                // A cut pcap record is the next record; a cut pcapng packet block too, once
+                // its type is readable. Other pcapng blocks have no record number.
+                let numbered = !is_pcapng || (bl.record && cut >= bl.start + 4);
+                let want_record = if bl.file_header || !numbered {
                     0
                 } else {
                     n_whole as u64 + 1
                 };
                 assert_eq!(e.record, want_record, "{name} cut at {cut}: {e}");
+                assert_eq!(
+                    e.block,
+                    is_pcapng && !bl.file_header && want_record == 0,
+                    "{name} cut at {cut}: {e}"
+                );
                 if let CaptureErrorKind::Truncated { need, have, .. } = e.kind {
                     assert!(have < need, "{name} cut at {cut}: {e}");
                 }

@@ -59,6 +59,7 @@ pub fn unrecognised(head: &[u8]) -> CaptureError {
     CaptureError {
         offset: 0,
         record: 0,
+        block: false,
         fatal: true,
         kind: CaptureErrorKind::Unrecognised {
             head: shown,
@@ -72,7 +73,8 @@ pub fn unrecognised(head: &[u8]) -> CaptureError {
 pub struct Record<'a> {
     /// Byte offset of the record (header) in the capture.
     pub offset: u64,
-    /// 1-based record number in the capture (as Wireshark numbers frames).
+    /// 1-based record number in the capture, as Wireshark numbers frames: pcapng custom
+    /// blocks and systemd journal entries take a number too, so numbers can skip.
     pub number: u64,
     /// Timestamp in nanoseconds since the Unix epoch.
     pub ts_ns: u64,
@@ -188,7 +190,9 @@ impl<'a> RecordReader<'a> {
         self.base + self.pos as u64
     }
 
-    /// Number of records returned so far (including those before a resume point).
+    /// Record numbers used so far (including those before a resume point): packets
+    /// returned, damaged packet records skipped, and the pcapng blocks that Wireshark
+    /// numbers as frames without being packets (custom blocks, systemd journal entries).
     pub fn records(&self) -> u64 {
         self.number
     }
@@ -197,7 +201,8 @@ impl<'a> RecordReader<'a> {
     ///
     /// Returns `None` at the clean end of the bytes. An error with `fatal == true` means the
     /// framing is damaged at that offset; the reader does not advance, and calling `next`
-    /// again returns the same error. A non-fatal error means one record was skipped.
+    /// again returns the same error. A non-fatal error means one record was skipped (or,
+    /// with `block == true`, one damaged pcapng block that carries no packet).
     ///
     /// A truncated final record is reported as fatal `Truncated`; a streaming caller that
     /// has more bytes to come can append them and resume at [`RecordReader::pos`].
@@ -262,6 +267,10 @@ impl<'a> RecordReader<'a> {
                     }));
                 }
                 Step::Skip { next } => self.pos = next,
+                Step::Numbered { next } => {
+                    self.pos = next;
+                    self.number += 1;
+                }
                 Step::BadRecord { next, kind } => {
                     let offset = self.base + self.pos as u64;
                     self.pos = next;
@@ -269,14 +278,31 @@ impl<'a> RecordReader<'a> {
                     return Some(Err(CaptureError {
                         offset,
                         record: self.number,
+                        block: false,
                         fatal: false,
                         kind,
                     }));
                 }
-                Step::Fatal { kind, in_record } => {
+                Step::BadBlock { next, kind } => {
+                    let offset = self.base + self.pos as u64;
+                    self.pos = next;
+                    return Some(Err(CaptureError {
+                        offset,
+                        record: 0,
+                        block: true,
+                        fatal: false,
+                        kind,
+                    }));
+                }
+                Step::Fatal { kind, at } => {
                     return Some(Err(CaptureError {
                         offset: self.base + self.pos as u64,
-                        record: if in_record { self.number + 1 } else { 0 },
+                        record: if at == Place::Record {
+                            self.number + 1
+                        } else {
+                            0
+                        },
+                        block: at == Place::Block,
                         fatal: true,
                         kind,
                     }))
@@ -388,13 +414,27 @@ pub(crate) enum Step<'a> {
     },
     /// A block that carries no packet (headers, statistics, unknown types).
     Skip { next: usize },
+    /// A block that carries no packet but that Wireshark numbers as a frame (pcapng
+    /// custom blocks, systemd journal entries): it takes a record number.
+    Numbered { next: usize },
     /// A packet record whose framing is intact but whose content cannot be used.
     BadRecord { next: usize, kind: CaptureErrorKind },
+    /// A block that carries no packet, whose framing is intact but whose content cannot be
+    /// used (a damaged pcapng interface description). It takes no record number.
+    BadBlock { next: usize, kind: CaptureErrorKind },
     /// Framing is damaged; nothing after this can be located.
-    Fatal {
-        kind: CaptureErrorKind,
-        in_record: bool,
-    },
+    Fatal { kind: CaptureErrorKind, at: Place },
+}
+
+/// Where framing damage is, for its error's record number and wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// The pcap file header or the first pcapng section header: record 0.
+    Header,
+    /// The next record (a pcap record; a pcapng block that Wireshark numbers as a frame).
+    Record,
+    /// A pcapng block that Wireshark does not number, or whose type cannot be read.
+    Block,
 }
 
 pub(crate) fn rd_u16(b: &[u8], at: usize, be: bool) -> u16 {

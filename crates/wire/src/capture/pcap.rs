@@ -1,7 +1,7 @@
 //! Classic libpcap files: a 24-byte file header, then 16-byte record headers each
 //! followed by the captured bytes. Both byte orders, micro- and nanosecond magic.
 
-use super::{rd_u32, Step, MAX_RECORD_BYTES};
+use super::{rd_u32, Place, Step, MAX_RECORD_BYTES};
 use crate::error::{CaptureError, CaptureErrorKind};
 
 pub(crate) const MAGIC_USEC: u32 = 0xa1b2_c3d4;
@@ -64,6 +64,7 @@ pub(crate) fn read_header(buf: &[u8]) -> Result<(PcapState, usize), CaptureError
         return Err(CaptureError {
             offset: 0,
             record: 0,
+            block: false,
             fatal: true,
             kind: CaptureErrorKind::Truncated {
                 what: "pcap file header",
@@ -258,7 +259,7 @@ fn odd_fatal(odd: OddValue) -> Step<'static> {
             field: odd.reason(),
             value,
         },
-        in_record: true,
+        at: Place::Record,
     }
 }
 
@@ -283,7 +284,7 @@ pub(crate) fn next_record<'a>(
                 need: RECORD_HEADER_LEN as u64,
                 have: rest.len() as u64,
             },
-            in_record: true,
+            at: Place::Record,
         };
     };
     let f = Fields::read(s, h);
@@ -293,7 +294,7 @@ pub(crate) fn next_record<'a>(
                 field: "pcap.caplen",
                 value: f.caplen as u64,
             },
-            in_record: true,
+            at: Place::Record,
         };
     }
     // Filled from the first slot, so that `odd[0]` tells whether there are any.
@@ -315,7 +316,7 @@ pub(crate) fn next_record<'a>(
                 need: f.caplen as u64,
                 have: (rest.len() - RECORD_HEADER_LEN) as u64,
             },
-            in_record: true,
+            at: Place::Record,
         };
     };
     let frac_ns = if f.nanos { f.frac } else { f.frac * 1000 };
@@ -337,7 +338,7 @@ pub(crate) fn next_record<'a>(
                     need: RECORD_HEADER_LEN as u64,
                     have: 0,
                 },
-                in_record: true,
+                at: Place::Record,
             },
         };
     }

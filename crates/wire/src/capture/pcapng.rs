@@ -2,7 +2,7 @@
 //! with a Section Header Block that fixes the byte order; Interface Description Blocks
 //! give each interface its link type and timestamp resolution.
 
-use super::{rd_u16, rd_u32, Step, MAX_RECORD_BYTES};
+use super::{rd_u16, rd_u32, Place, Step, MAX_RECORD_BYTES};
 use crate::error::CaptureErrorKind;
 
 pub(crate) const BLOCK_SHB: u32 = 0x0a0d_0d0a;
@@ -10,10 +10,15 @@ const BLOCK_IDB: u32 = 1;
 const BLOCK_PB: u32 = 2;
 const BLOCK_SPB: u32 = 3;
 const BLOCK_EPB: u32 = 6;
+/// systemd journal export entry.
+const BLOCK_JOURNAL: u32 = 9;
+/// Custom blocks, "may be copied" and "do not copy".
+const BLOCK_CUSTOM: u32 = 0x0000_0bad;
+const BLOCK_CUSTOM_NO_COPY: u32 = 0x4000_0bad;
 const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
 
 /// Interfaces per section a reader keeps. An IDB is at least 20 bytes, so this only bites
-/// on hostile input; more interfaces are reported as bad records, not stored.
+/// on hostile input; more interfaces are reported as bad blocks, not stored.
 const MAX_INTERFACES: usize = 4096;
 
 /// One interface described by an IDB.
@@ -43,19 +48,33 @@ pub struct PcapngState {
 fn fatal(kind: CaptureErrorKind) -> Step<'static> {
     Step::Fatal {
         kind,
-        in_record: false,
+        at: Place::Header,
     }
 }
 
+/// Blocks that Wireshark numbers as frames: packets, and the custom and systemd journal
+/// blocks it shows as frames of their own.
+fn is_numbered(block_type: u32) -> bool {
+    matches!(
+        block_type,
+        BLOCK_EPB | BLOCK_PB | BLOCK_SPB | BLOCK_JOURNAL | BLOCK_CUSTOM | BLOCK_CUSTOM_NO_COPY
+    )
+}
+
 pub(crate) fn next_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
-    // Once the first section header has been read, damage is in (or just before) the
-    // next record, not in the file header: say so, as the pcap reader does.
-    let after_header = s.in_section;
+    // Damage in the first section header is in the file header. After it, damage in a
+    // block that Wireshark numbers is in the next record (as the pcap reader says);
+    // anywhere else it is in a block without a number (or one whose type is cut off).
+    let place = if !s.in_section {
+        Place::Header
+    } else {
+        match buf.get(pos..pos + 4) {
+            Some(t) if is_numbered(rd_u32(t, 0, s.big_endian)) => Place::Record,
+            _ => Place::Block,
+        }
+    };
     match read_block(s, buf, pos) {
-        Step::Fatal { kind, .. } => Step::Fatal {
-            kind,
-            in_record: after_header,
-        },
+        Step::Fatal { kind, .. } => Step::Fatal { kind, at: place },
         step => step,
     }
 }
@@ -128,7 +147,7 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
         }
         BLOCK_IDB => {
             if body.len() < 8 {
-                return Step::BadRecord {
+                return Step::BadBlock {
                     next,
                     kind: CaptureErrorKind::BadField {
                         field: "pcapng.idb_length",
@@ -137,7 +156,7 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                 };
             }
             if s.interfaces.len() >= MAX_INTERFACES {
-                return Step::BadRecord {
+                return Step::BadBlock {
                     next,
                     kind: CaptureErrorKind::BadField {
                         field: "pcapng.interface_count",
@@ -251,6 +270,7 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                 data: &body[4..4 + caplen],
             }
         }
+        BLOCK_JOURNAL | BLOCK_CUSTOM | BLOCK_CUSTOM_NO_COPY => Step::Numbered { next },
         _ => Step::Skip { next },
     }
 }
@@ -294,6 +314,149 @@ fn ts_to_ns(units: u64, tsresol: u8, tsoffset: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::RecordReader;
+
+    /// A little-endian block of type `ty`, its body padded to 4 bytes.
+    fn block(ty: u32, body: &[u8]) -> Vec<u8> {
+        let len = (12 + body.len().div_ceil(4) * 4) as u32;
+        let mut b = ty.to_le_bytes().to_vec();
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(body);
+        b.resize(len as usize - 4, 0);
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    /// Section header of version `major`.0, section length unknown.
+    fn shb(major: u16) -> Vec<u8> {
+        let mut body = BYTE_ORDER_MAGIC.to_le_bytes().to_vec();
+        body.extend_from_slice(&major.to_le_bytes());
+        body.extend_from_slice(&0u16.to_le_bytes());
+        body.extend_from_slice(&u64::MAX.to_le_bytes());
+        block(BLOCK_SHB, &body)
+    }
+
+    /// Interface of `link` type, no snaplen, microseconds unless `tsresol` says otherwise.
+    fn idb(link: u16, tsresol: Option<u8>) -> Vec<u8> {
+        let mut body = u32::from(link).to_le_bytes().to_vec();
+        body.extend_from_slice(&0u32.to_le_bytes());
+        if let Some(r) = tsresol {
+            body.extend_from_slice(&[9, 0, 1, 0, r, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        block(BLOCK_IDB, &body)
+    }
+
+    /// Enhanced packet block on `if_id` at `units` of its interface's resolution.
+    fn epb(if_id: u32, units: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for w in [
+            if_id,
+            (units >> 32) as u32,
+            units as u32,
+            data.len() as u32,
+            data.len() as u32,
+        ] {
+            body.extend_from_slice(&w.to_le_bytes());
+        }
+        body.extend_from_slice(data);
+        block(BLOCK_EPB, &body)
+    }
+
+    /// Every item the reader returns, to the end or the first fatal error.
+    fn read_all(file: &[u8]) -> Vec<Result<crate::capture::Record<'_>, crate::CaptureError>> {
+        let mut reader = RecordReader::open(file).unwrap();
+        let mut out = Vec::new();
+        while let Some(item) = reader.next() {
+            let fatal = matches!(&item, Err(e) if e.fatal);
+            out.push(item);
+            if fatal {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Wireshark (tshark 4.0) numbers custom blocks and systemd journal entries as frames
+    /// of their own, and skips name resolution, statistics and unknown blocks: record
+    /// numbers follow it.
+    #[test]
+    fn custom_and_journal_blocks_take_frame_numbers() {
+        let mut file = shb(1);
+        file.extend(idb(1, None));
+        file.extend(epb(0, 1, b"a"));
+        file.extend(block(BLOCK_CUSTOM, &32473u32.to_le_bytes()));
+        file.extend(epb(0, 2, b"b"));
+        file.extend(block(4, &[0; 4]));
+        file.extend(block(BLOCK_JOURNAL, b"MESSAGE=x\n"));
+        file.extend(epb(0, 3, b"c"));
+        file.extend(block(BLOCK_CUSTOM_NO_COPY, &32473u32.to_le_bytes()));
+        file.extend(block(0xf00d, &[1; 8]));
+        file.extend(block(5, &[0; 12]));
+        file.extend(epb(0, 4, b"d"));
+        let numbers: Vec<u64> = read_all(&file)
+            .into_iter()
+            .map(|r| r.unwrap().number)
+            .collect();
+        assert_eq!(numbers, [1, 3, 5, 7]);
+    }
+
+    /// A damaged interface description is no record: its error names the block, and the
+    /// next packet is still record 1.
+    #[test]
+    fn damaged_idb_error_names_a_block_not_a_record() {
+        let mut file = shb(1);
+        file.extend(idb(1, None));
+        file.extend(block(BLOCK_IDB, &101u32.to_le_bytes()));
+        file.extend(epb(0, 1, b"a"));
+        let items = read_all(&file);
+        let e = items[0].as_ref().unwrap_err();
+        assert!(!e.fatal && e.block);
+        assert_eq!((e.offset, e.record), (0x30, 0));
+        assert_eq!(
+            e.to_string(),
+            "block at offset 0x30: pcapng.idb_length is invalid (16)"
+        );
+        assert_eq!(items[1].as_ref().unwrap().number, 1);
+        assert_eq!(items.len(), 2);
+    }
+
+    /// Framing damage names a record in a block that Wireshark numbers, and a block
+    /// elsewhere.
+    #[test]
+    fn framing_damage_names_a_record_only_in_numbered_blocks() {
+        let mut file = shb(1);
+        file.extend(idb(1, None));
+        file.extend(epb(0, 1, b"a"));
+        let good = file.len();
+        // A custom block (frame 2) whose trailing length disagrees.
+        let mut custom = block(BLOCK_CUSTOM, &32473u32.to_le_bytes());
+        let n = custom.len();
+        custom[n - 4] ^= 0x40;
+        let mut f = file.clone();
+        f.extend(&custom);
+        let e = read_all(&f).pop().unwrap().unwrap_err();
+        assert!(e.fatal && !e.block);
+        assert_eq!((e.offset, e.record), (good as u64, 2));
+        assert!(e.to_string().starts_with("record 2 at offset "), "{e}");
+        // The same damage in an interface statistics block.
+        let mut isb = block(5, &[0; 12]);
+        let n = isb.len();
+        isb[n - 4] ^= 0x40;
+        let mut f = file.clone();
+        f.extend(&isb);
+        let e = read_all(&f).pop().unwrap().unwrap_err();
+        assert!(e.fatal && e.block);
+        assert_eq!((e.offset, e.record), (good as u64, 0));
+        assert_eq!(
+            e.to_string(),
+            format!("block at offset {good:#x}: pcapng.trailing_block_length is invalid (88)")
+        );
+        // A file cut two bytes into the next block: its type is unknown.
+        let mut f = file.clone();
+        f.extend(&isb[..2]);
+        let e = read_all(&f).pop().unwrap().unwrap_err();
+        assert!(e.fatal && e.block && e.record == 0, "{e}");
+    }
 
     #[test]
     fn timestamp_resolutions() {
@@ -309,7 +472,6 @@ mod tests {
     /// header: the error names record 2 here (found by tests/properties.rs, truncation loop).
     #[test]
     fn truncated_block_names_the_next_record() {
-        use crate::capture::RecordReader;
         let le = |v: u32| v.to_le_bytes();
         let mut file = Vec::new();
         // SHB (28 bytes), IDB Ethernet (20 bytes), EPB with 4 data bytes (36 bytes).
