@@ -181,6 +181,12 @@ pub enum CaptureErrorKind {
         /// How many bytes of `head` are valid.
         len: u8,
     },
+    /// A pcapng packet on an interface whose description block was damaged: its link type
+    /// and time resolution are unknown.
+    DamagedInterface {
+        /// The interface id in the packet block.
+        interface: u32,
+    },
 }
 
 /// A capture-level error: where in the file (byte offset, record number) and why.
@@ -210,6 +216,7 @@ impl CaptureError {
             CaptureErrorKind::BadField { field, .. } => field,
             CaptureErrorKind::Unrecognised { len: 0, .. } => "input.empty",
             CaptureErrorKind::Unrecognised { .. } => "capture.unrecognised",
+            CaptureErrorKind::DamagedInterface { .. } => "pcapng.interface_damaged",
         }
     }
 }
@@ -232,6 +239,10 @@ impl fmt::Display for CaptureError {
             CaptureErrorKind::BadField { field, value } => {
                 self.write_place(f)?;
                 write!(f, "{field} is invalid ({value})")
+            }
+            CaptureErrorKind::DamagedInterface { interface } => {
+                self.write_place(f)?;
+                write!(f, "interface {interface}'s description block was damaged")
             }
         }
     }

@@ -32,6 +32,20 @@ pub struct Interface {
     pub tsresol: u8,
     /// `if_tsoffset`: seconds added to every timestamp.
     pub tsoffset: i64,
+    /// Its IDB was damaged (too short to hold a link type and snaplen): a placeholder that
+    /// keeps later interfaces' ids right. Its packets are reported, not decoded.
+    pub damaged: bool,
+}
+
+impl Interface {
+    /// The placeholder for a damaged IDB.
+    const DAMAGED: Interface = Interface {
+        link_type: 0,
+        snaplen: 0,
+        tsresol: 6,
+        tsoffset: 0,
+        damaged: true,
+    };
 }
 
 /// State of a pcapng reader: current section's byte order and interface table.
@@ -146,15 +160,6 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
             Step::Skip { next }
         }
         BLOCK_IDB => {
-            if body.len() < 8 {
-                return Step::BadBlock {
-                    next,
-                    kind: CaptureErrorKind::BadField {
-                        field: "pcapng.idb_length",
-                        value: total as u64,
-                    },
-                };
-            }
             if s.interfaces.len() >= MAX_INTERFACES {
                 return Step::BadBlock {
                     next,
@@ -164,11 +169,24 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                     },
                 };
             }
+            if body.len() < 8 {
+                // Interface ids count IDBs in order: keep the damaged one's place, or every
+                // later interface's packets would be read with another's link type.
+                s.interfaces.push(Interface::DAMAGED);
+                return Step::BadBlock {
+                    next,
+                    kind: CaptureErrorKind::BadField {
+                        field: "pcapng.idb_length",
+                        value: total as u64,
+                    },
+                };
+            }
             let mut iface = Interface {
                 link_type: rd_u16(body, 0, be),
                 snaplen: rd_u32(body, 4, be),
                 tsresol: 6,
                 tsoffset: 0,
+                damaged: false,
             };
             for (code, value) in options(&body[8..], be) {
                 match (code, value.len()) {
@@ -216,6 +234,12 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                     },
                 };
             };
+            if iface.damaged {
+                return Step::BadRecord {
+                    next,
+                    kind: CaptureErrorKind::DamagedInterface { interface: if_id },
+                };
+            }
             let Some(data) = (caplen <= MAX_RECORD_BYTES)
                 .then(|| body.get(20..20 + caplen as usize))
                 .flatten()
@@ -248,6 +272,12 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                     },
                 };
             };
+            if iface.damaged {
+                return Step::BadRecord {
+                    next,
+                    kind: CaptureErrorKind::DamagedInterface { interface: 0 },
+                };
+            }
             if body.len() < 4 {
                 return Step::BadRecord {
                     next,
@@ -418,6 +448,37 @@ mod tests {
         );
         assert_eq!(items[1].as_ref().unwrap().number, 1);
         assert_eq!(items.len(), 2);
+    }
+
+    /// A damaged IDB keeps its place in the interface table: a packet on the next interface
+    /// is read with that interface's link type and time resolution, and a packet on the
+    /// damaged one is reported as such (ng_bad_idb_shift.pcapng of the review).
+    #[test]
+    fn damaged_idb_keeps_later_interface_ids() {
+        let mut file = shb(1);
+        file.extend(idb(1, None)); // 0: Ethernet, µs
+        file.extend(block(BLOCK_IDB, &101u32.to_le_bytes())); // 1: damaged
+        file.extend(idb(228, Some(9))); // 2: raw IPv4, ns
+        let on_damaged = file.len();
+        file.extend(epb(1, 1_700_000_000_000_000, &[0xee; 54]));
+        file.extend(epb(2, 1_700_000_001_000_000_000, &[0x45; 20]));
+        let items = read_all(&file);
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(items[0].as_ref().unwrap_err().reason(), "pcapng.idb_length");
+        let e = items[1].as_ref().unwrap_err();
+        assert!(!e.fatal && !e.block);
+        assert_eq!((e.offset, e.record), (on_damaged as u64, 1));
+        assert_eq!(e.kind, CaptureErrorKind::DamagedInterface { interface: 1 });
+        assert_eq!(e.reason(), "pcapng.interface_damaged");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "record 1 at offset {on_damaged:#x}: interface 1's description block was damaged"
+            )
+        );
+        let rec = items[2].as_ref().unwrap();
+        assert_eq!((rec.number, rec.link_type), (2, 228));
+        assert_eq!(rec.ts_ns, 1_700_000_001_000_000_000);
     }
 
     /// Framing damage names a record in a block that Wireshark numbers, and a block
