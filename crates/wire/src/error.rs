@@ -181,6 +181,14 @@ pub enum CaptureErrorKind {
         /// How many bytes of `head` are valid.
         len: u8,
     },
+    /// A pcapng section header of a major version other than 1: the blocks of that section
+    /// cannot be read.
+    UnsupportedVersion {
+        /// Major version.
+        major: u16,
+        /// Minor version.
+        minor: u16,
+    },
     /// A pcapng packet on an interface whose description block was damaged: its link type
     /// and time resolution are unknown.
     DamagedInterface {
@@ -216,6 +224,7 @@ impl CaptureError {
             CaptureErrorKind::BadField { field, .. } => field,
             CaptureErrorKind::Unrecognised { len: 0, .. } => "input.empty",
             CaptureErrorKind::Unrecognised { .. } => "capture.unrecognised",
+            CaptureErrorKind::UnsupportedVersion { .. } => "pcapng.version",
             CaptureErrorKind::DamagedInterface { .. } => "pcapng.interface_damaged",
         }
     }
@@ -239,6 +248,10 @@ impl fmt::Display for CaptureError {
             CaptureErrorKind::BadField { field, value } => {
                 self.write_place(f)?;
                 write!(f, "{field} is invalid ({value})")
+            }
+            CaptureErrorKind::UnsupportedVersion { major, minor } => {
+                self.write_place(f)?;
+                write!(f, "pcapng section version {major}.{minor} is not supported")
             }
             CaptureErrorKind::DamagedInterface { interface } => {
                 self.write_place(f)?;

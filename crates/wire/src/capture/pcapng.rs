@@ -154,6 +154,15 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                     value: total as u64,
                 });
             }
+            // Another major version may frame its blocks differently: nothing in the
+            // section can be trusted, and the next section cannot be found without walking
+            // it, so reading stops here (Wireshark refuses the file too). A newer minor
+            // version keeps the block framing, so any 1.x is read, block types it does not
+            // know skipped (Wireshark 4.0 reads only 1.0 and 1.2).
+            let (major, minor) = (rd_u16(body, 4, be), rd_u16(body, 6, be));
+            if major != 1 {
+                return fatal(CaptureErrorKind::UnsupportedVersion { major, minor });
+            }
             s.big_endian = be;
             s.in_section = true;
             s.interfaces.clear();
@@ -479,6 +488,47 @@ mod tests {
         let rec = items[2].as_ref().unwrap();
         assert_eq!((rec.number, rec.link_type), (2, 228));
         assert_eq!(rec.ts_ns, 1_700_000_001_000_000_000);
+    }
+
+    /// A section header of major version 2 stops the reader at that section, as damage in
+    /// the file header when it is the first section, and as damage in a block after it;
+    /// the packets of earlier sections are kept (ng_ver2*.pcapng of the review).
+    #[test]
+    fn unknown_major_version_stops_at_its_section() {
+        let mut file = shb(2);
+        file.extend(idb(1, None));
+        file.extend(epb(0, 1, b"a"));
+        let items = read_all(&file);
+        assert_eq!(items.len(), 1);
+        let e = items[0].as_ref().unwrap_err();
+        assert!(e.fatal && !e.block);
+        assert_eq!((e.offset, e.record), (0, 0));
+        assert_eq!(e.reason(), "pcapng.version");
+        assert_eq!(
+            e.to_string(),
+            "at offset 0x0: pcapng section version 2.0 is not supported"
+        );
+
+        let mut file = shb(1);
+        file.extend(idb(1, None));
+        file.extend(epb(0, 1, b"a"));
+        let second = file.len();
+        file.extend(shb(2));
+        file.extend(idb(1, None));
+        file.extend(epb(0, 2, b"b"));
+        let items = read_all(&file);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].as_ref().unwrap().data, b"a");
+        let e = items[1].as_ref().unwrap_err();
+        assert!(e.fatal && e.block);
+        assert_eq!(
+            e.kind,
+            CaptureErrorKind::UnsupportedVersion { major: 2, minor: 0 }
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("block at offset {second:#x}: pcapng section version 2.0 is not supported")
+        );
     }
 
     /// Framing damage names a record in a block that Wireshark numbers, and a block
