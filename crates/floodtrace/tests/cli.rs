@@ -26,6 +26,8 @@ mod impact;
 mod inputs;
 #[path = "cli/mitigate.rs"]
 mod mitigate;
+#[path = "cli/pcapng.rs"]
+mod pcapng;
 #[path = "cli/records.rs"]
 mod records;
 #[path = "cli/simulate.rs"]

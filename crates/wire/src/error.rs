@@ -181,6 +181,15 @@ pub enum CaptureErrorKind {
         /// How many bytes of `head` are valid.
         len: u8,
     },
+    /// A pcapng block longer than any block the reader accepts: its length field is
+    /// damaged (or the writer is hostile), and waiting for that many bytes would buffer a
+    /// stream without bound.
+    BlockTooLong {
+        /// The block length found.
+        length: u64,
+        /// The largest block length accepted.
+        limit: u64,
+    },
     /// A pcapng section header of a major version other than 1: the blocks of that section
     /// cannot be read.
     UnsupportedVersion {
@@ -224,6 +233,7 @@ impl CaptureError {
             CaptureErrorKind::BadField { field, .. } => field,
             CaptureErrorKind::Unrecognised { len: 0, .. } => "input.empty",
             CaptureErrorKind::Unrecognised { .. } => "capture.unrecognised",
+            CaptureErrorKind::BlockTooLong { .. } => "pcapng.block_length",
             CaptureErrorKind::UnsupportedVersion { .. } => "pcapng.version",
             CaptureErrorKind::DamagedInterface { .. } => "pcapng.interface_damaged",
         }
@@ -248,6 +258,15 @@ impl fmt::Display for CaptureError {
             CaptureErrorKind::BadField { field, value } => {
                 self.write_place(f)?;
                 write!(f, "{field} is invalid ({value})")
+            }
+            CaptureErrorKind::BlockTooLong { length, limit } => {
+                self.write_place(f)?;
+                write!(f, "invalid block length {length} (over the ")?;
+                if limit % (1 << 20) == 0 {
+                    write!(f, "{} MiB limit)", limit >> 20)
+                } else {
+                    write!(f, "{limit}-byte limit)")
+                }
             }
             CaptureErrorKind::UnsupportedVersion { major, minor } => {
                 self.write_place(f)?;

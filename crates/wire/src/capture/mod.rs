@@ -13,7 +13,7 @@ mod pcap;
 mod pcapng;
 
 pub use pcap::{pcap_file_header, pcap_record_header, OddValue, PcapState};
-pub use pcapng::{Interface, PcapngState};
+pub use pcapng::{Interface, PcapngState, MAX_BLOCK_BYTES};
 
 use crate::error::{CaptureError, CaptureErrorKind};
 

@@ -17,6 +17,13 @@ const BLOCK_CUSTOM: u32 = 0x0000_0bad;
 const BLOCK_CUSTOM_NO_COPY: u32 = 0x4000_0bad;
 const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
 
+/// Longest block the reader accepts, whatever its type: the 16 MiB cap on a record's
+/// captured bytes, framing included. A longer length is taken for damage and stops the
+/// reader at once, before the block is waited for: a stream would otherwise buffer up to
+/// 4 GiB for one bogus length. (Wireshark's limit is 128 MiB + 128 KiB + 32 bytes, room for
+/// the largest D-Bus message; before that it was 16 MiB.)
+pub const MAX_BLOCK_BYTES: u32 = MAX_RECORD_BYTES;
+
 /// Interfaces per section a reader keeps. An IDB is at least 20 bytes, so this only bites
 /// on hostile input; more interfaces are reported as bad blocks, not stored.
 const MAX_INTERFACES: usize = 4096;
@@ -125,6 +132,12 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
     }
     let block_type = rd_u32(h, 0, be);
     let total = rd_u32(h, 4, be) as usize;
+    if total > MAX_BLOCK_BYTES as usize {
+        return fatal(CaptureErrorKind::BlockTooLong {
+            length: total as u64,
+            limit: MAX_BLOCK_BYTES as u64,
+        });
+    }
     if total < 12 || !total.is_multiple_of(4) {
         return fatal(CaptureErrorKind::BadField {
             field: "pcapng.block_length",
@@ -488,6 +501,41 @@ mod tests {
         let rec = items[2].as_ref().unwrap();
         assert_eq!((rec.number, rec.link_type), (2, 228));
         assert_eq!(rec.ts_ns, 1_700_000_001_000_000_000);
+    }
+
+    /// A block length beyond 16 MiB stops the reader at once, from the block header alone:
+    /// waiting for the block would buffer a stream without bound (ng_hugeblock_head.pcapng
+    /// of the review, where it reported "pcapng block truncated: need 4294967280 bytes").
+    /// A length within the limit that the bytes do not reach yet is still "truncated", so a
+    /// stream reads on.
+    #[test]
+    fn block_length_over_16_mib_is_refused_from_its_header() {
+        let mut file = shb(1);
+        file.extend(idb(1, None));
+        let at = file.len();
+        for len in [0xffff_fff0u32, MAX_BLOCK_BYTES + 4] {
+            let mut f = file.clone();
+            f.extend(BLOCK_EPB.to_le_bytes());
+            f.extend(len.to_le_bytes());
+            f.extend([0; 20]);
+            let e = read_all(&f).pop().unwrap().unwrap_err();
+            assert!(e.fatal);
+            assert_eq!((e.offset, e.record), (at as u64, 1));
+            assert_eq!(e.reason(), "pcapng.block_length");
+            assert_eq!(
+                e.to_string(),
+                format!("record 1 at offset {at:#x}: invalid block length {len} (over the 16 MiB limit)")
+            );
+        }
+        let mut f = file.clone();
+        f.extend(BLOCK_EPB.to_le_bytes());
+        f.extend(MAX_BLOCK_BYTES.to_le_bytes());
+        f.extend([0; 20]);
+        let e = read_all(&f).pop().unwrap().unwrap_err();
+        assert!(
+            matches!(e.kind, CaptureErrorKind::Truncated { need, .. } if need == MAX_BLOCK_BYTES as u64),
+            "{e}"
+        );
     }
 
     /// A section header of major version 2 stops the reader at that section, as damage in
