@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use floodtrace_engine::aggregate::Aggregator;
-use floodtrace_wire::capture::{CaptureFormat, ReaderState, Record, RecordReader};
+use floodtrace_wire::capture::{CaptureFormat, ReaderState, Record, RecordReader, TimeSource};
 use floodtrace_wire::{
     observe_frame_into, CaptureError, CaptureErrorKind, DecodeError, Observation, PeekMode,
 };
@@ -23,6 +23,13 @@ use crate::sources::file::{Chunk, Feed};
 /// Default chunk size: large enough that per-chunk merge work is negligible, small enough
 /// that two cores get many chunks from a mid-sized capture.
 pub const DEFAULT_CHUNK_BYTES: u64 = 64 << 20;
+
+/// Reason of the warning about packets of pcapng Simple Packet Blocks dated with the
+/// previous timestamped packet of their section ([`TimeSource::Previous`]).
+pub const SPB_TIME_INFERRED: &str = "pcapng.spb_time_inferred";
+/// Reason of the warning about packets of pcapng Simple Packet Blocks before any timestamped
+/// packet of their section, left at time 0 ([`TimeSource::Missing`]).
+pub const SPB_NO_TIME: &str = "pcapng.spb_no_time";
 
 /// Problems of one reason within one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +116,31 @@ impl Counts {
         self.undecoded += 1;
         self.note("packet", e.reason(), offset, number, false, || {
             format!("record {number} at offset {offset:#x}: {e}")
+        });
+    }
+
+    /// Warn that a record's time is not its own ([`Record::time`]: a pcapng Simple Packet
+    /// Block, dated with the previous timestamped packet of its section, or left at 0
+    /// before any): a packet-level warning, not damage.
+    #[cold]
+    pub fn inferred_time(&mut self, rec: &Record<'_>) {
+        let (reason, how) = match rec.time {
+            TimeSource::Captured => return,
+            TimeSource::Previous => (
+                SPB_TIME_INFERRED,
+                "dated with the previous timestamped packet of its section",
+            ),
+            TimeSource::Missing => (
+                SPB_NO_TIME,
+                "no timestamped packet precedes it in its section, so it is dated \
+                 1970-01-01T00:00:00Z",
+            ),
+        };
+        self.note("packet", reason, rec.offset, rec.number, false, || {
+            format!(
+                "record {} at offset {:#x}: a simple packet block has no timestamp; {how}",
+                rec.number, rec.offset
+            )
         });
     }
 
@@ -258,6 +290,9 @@ impl ChunkWork {
                 self.counts.wire_bytes += rec.wire_len as u64;
                 if rec.odd[0].is_some() {
                     self.counts.odd_record(rec);
+                }
+                if rec.time != TimeSource::Captured {
+                    self.counts.inferred_time(rec);
                 }
                 match observe_frame_into(
                     rec.link_type,

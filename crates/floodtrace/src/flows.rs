@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
-use floodtrace_wire::capture::RecordReader;
+use floodtrace_wire::capture::{RecordReader, TimeSource};
 use floodtrace_wire::flow::extract::{for_each_export, DefragConfig};
 use floodtrace_wire::flow::{
     claimed_protocol, FlowConfig, FlowDecoder, FlowError, FlowErrorKind, FlowEvent, FlowProtocol,
@@ -667,6 +667,9 @@ pub fn analyze_flows<'a>(
                                 c.wire_bytes += u64::from(rec.wire_len);
                                 if rec.odd[0].is_some() {
                                     c.odd_record(&rec);
+                                }
+                                if rec.time != TimeSource::Captured {
+                                    c.inferred_time(&rec);
                                 }
                                 offsets.push((rec.number, rec.offset));
                                 match link::network_layer(rec.link_type, rec.data) {

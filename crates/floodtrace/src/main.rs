@@ -238,6 +238,18 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                      first: {}",
                     e.count, e.reason, e.message
                 ),
+                ("packet", _) if e.reason == analyze::SPB_TIME_INFERRED => eprintln!(
+                    "floodtrace: {path}: warning: {} packet(s) carry an inferred time (simple \
+                     packet blocks, dated with the previous timestamped packet of their \
+                     section) ({}), first: {}",
+                    e.count, e.reason, e.message
+                ),
+                ("packet", _) if e.reason == analyze::SPB_NO_TIME => eprintln!(
+                    "floodtrace: {path}: warning: {} packet(s) have no time (simple packet \
+                     blocks before any timestamped packet of their section: dated \
+                     1970-01-01T00:00:00Z) ({}), first: {}",
+                    e.count, e.reason, e.message
+                ),
                 ("packet", _) => eprintln!(
                     "floodtrace: {path}: {} packet(s) not decoded ({}), first: {}",
                     e.count, e.reason, e.message

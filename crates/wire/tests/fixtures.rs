@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use floodtrace_wire::capture::{Record, RecordReader};
+use floodtrace_wire::capture::{Record, RecordReader, TimeSource};
 use floodtrace_wire::observe::flag;
 use floodtrace_wire::{observe_frame, CaptureErrorKind, Encap, Fragment, Frame, Observation};
 
@@ -74,7 +74,15 @@ fn render(
     let mut m = BTreeMap::new();
     m.insert("file", file.to_owned());
     m.insert("frame", rec.number.to_string());
-    m.insert("ts_ns", opt_num(rec.ts_ns != 0, rec.ts_ns));
+    // tshark shows no time for a Simple Packet Block; the reader dates it with the
+    // previous packet's (`TimeSource::Previous`).
+    m.insert(
+        "ts_ns",
+        opt_num(
+            rec.time == TimeSource::Captured && rec.ts_ns != 0,
+            rec.ts_ns,
+        ),
+    );
     m.insert("wire_len", rec.wire_len.to_string());
     m.insert("cap_len", rec.data.len().to_string());
     let obs: Observation = match frame {
@@ -326,4 +334,27 @@ fn not_a_capture_is_unrecognised() {
     assert!(err
         .to_string()
         .starts_with("unrecognised format (first bytes: "));
+}
+
+/// The fixtures' Simple Packet Blocks (no timestamp) are dated with the frame before them,
+/// and say so.
+#[test]
+fn simple_packet_blocks_carry_the_previous_frames_time() {
+    for (file, spb_frame) in [("pcapng_multi_if.pcapng", 4), ("pcapng_be.pcapng", 3)] {
+        let bytes = read(file);
+        let recs = records(&bytes);
+        for (i, rec) in recs.iter().enumerate() {
+            if rec.number == spb_frame {
+                assert_eq!(rec.time, TimeSource::Previous, "{file} frame {spb_frame}");
+                assert_eq!(rec.ts_ns, recs[i - 1].ts_ns, "{file} frame {spb_frame}");
+            } else {
+                assert_eq!(
+                    rec.time,
+                    TimeSource::Captured,
+                    "{file} frame {}",
+                    rec.number
+                );
+            }
+        }
+    }
 }

@@ -446,6 +446,8 @@ fn write_capture(fmt: &GenFormat, recs: &[GenRecord]) -> (Vec<u8>, Vec<Want>) {
                 }
                 ng_block(&mut out, be, 1, &idb);
             }
+            // Time of the previous EPB, which dates an SPB (0 before any).
+            let mut prev_ns = 0;
             for (i, r) in recs.iter().enumerate() {
                 if let Some(&b) = extra_blocks.get(i) {
                     match b % 3 {
@@ -477,6 +479,7 @@ fn write_capture(fmt: &GenFormat, recs: &[GenRecord]) -> (Vec<u8>, Vec<Want>) {
                         body.resize(body.len().div_ceil(4) * 4, 0);
                         ng_block(&mut out, be, 6, &body);
                         want.push((ns, link, wire, r.data.clone()));
+                        prev_ns = ns;
                     }
                     None => {
                         // SPB: the captured length is min(original length, block space).
@@ -484,7 +487,7 @@ fn write_capture(fmt: &GenFormat, recs: &[GenRecord]) -> (Vec<u8>, Vec<Want>) {
                         put32(&mut body, r.data.len() as u32, be);
                         body.extend_from_slice(&r.data);
                         ng_block(&mut out, be, 3, &body);
-                        want.push((0, links[0].0, r.data.len() as u32, r.data.clone()));
+                        want.push((prev_ns, links[0].0, r.data.len() as u32, r.data.clone()));
                     }
                 }
             }

@@ -1,7 +1,9 @@
 //! pcapng files written by the tests themselves: how the reader's handling of unusual and
 //! damaged blocks reaches the report, the messages and the exit code.
 
-use crate::support::{run_with_stdin, u64_at};
+use serde_json::Value;
+
+use crate::support::{analyze_json, run_with_stdin, u64_at, without_paths, TempDir};
 
 /// A little-endian block of type `ty`, its body padded to 4 bytes.
 pub fn block(ty: u32, body: &[u8]) -> Vec<u8> {
@@ -25,6 +27,178 @@ pub fn shb() -> Vec<u8> {
 /// Ethernet interface, no snaplen, microsecond timestamps.
 pub fn idb_ethernet() -> Vec<u8> {
     block(1, &[1, 0, 0, 0, 0, 0, 0, 0])
+}
+
+/// Enhanced packet block on interface 0 at `us` microseconds.
+pub fn epb(us: u64, frame: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for w in [
+        0,
+        (us >> 32) as u32,
+        us as u32,
+        frame.len() as u32,
+        frame.len() as u32,
+    ] {
+        body.extend_from_slice(&w.to_le_bytes());
+    }
+    body.extend_from_slice(frame);
+    block(6, &body)
+}
+
+/// Simple packet block (no timestamp).
+pub fn spb(frame: &[u8]) -> Vec<u8> {
+    let mut body = (frame.len() as u32).to_le_bytes().to_vec();
+    body.extend_from_slice(frame);
+    block(3, &body)
+}
+
+/// An Ethernet frame: UDP from 10.0.0.1 port 1234 to 192.0.2.`dst` port 80, 100 bytes
+/// of payload (IPv4 checksum left 0: only counted, never checked).
+pub fn udp_frame(dst: u8) -> Vec<u8> {
+    let mut f = vec![
+        0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 8, 0,
+    ];
+    f.extend_from_slice(&[0x45, 0, 0, 128, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1]);
+    f.extend_from_slice(&[192, 0, 2, dst, 0x04, 0xd2, 0, 80, 0, 108, 0, 0]);
+    f.resize(f.len() + 100, b'y');
+    f
+}
+
+/// 2023-11-14T22:13:20Z in microseconds.
+const T_US: u64 = 1_700_000_000_000_000;
+
+#[test]
+fn simple_packet_blocks_take_the_previous_packets_time_and_say_so() {
+    // ng_spb.pcapng of the review: EPB at T, SPB, EPB at T + 1 s. The SPB was dated
+    // 1970-01-01, silently: the span started in 1970.
+    let tmp = TempDir::new("pcapng-spb");
+    let mut bytes = shb();
+    bytes.extend(idb_ethernet());
+    bytes.extend(epb(T_US, &udp_frame(1)));
+    bytes.extend(spb(&udp_frame(2)));
+    bytes.extend(epb(T_US + 1_000_000, &udp_frame(1)));
+    let file = tmp.write("spb.pcapng", &bytes);
+    let r = analyze_json(&[], &[&file]);
+    r.expect_code(0);
+    let warning = format!(
+        "floodtrace: {}: warning: 1 packet(s) carry an inferred time (simple packet blocks, \
+         dated with the previous timestamped packet of their section) \
+         (pcapng.spb_time_inferred), first: record 2 at offset 0xe0: a simple packet block \
+         has no timestamp; dated with the previous timestamped packet of its section",
+        file.display()
+    );
+    assert!(r.stderr.contains(&warning), "stderr: {}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "stderr: {}", r.stderr);
+    let doc = r.json();
+    assert_eq!(u64_at(&doc["totals"], "start_ns"), T_US * 1000);
+    assert_eq!(
+        u64_at(&doc["totals"], "end_ns"),
+        T_US * 1000 + 1_000_000_000
+    );
+    let input = &doc["inputs"][0];
+    assert_eq!(input["complete"], true);
+    assert_eq!(u64_at(input, "packets"), 3);
+    let e = &input["errors"][0];
+    assert_eq!(e["kind"], "packet");
+    assert_eq!(e["reason"], "pcapng.spb_time_inferred");
+    assert_eq!(e["fatal"], false);
+    assert_eq!(
+        (u64_at(e, "count"), u64_at(e, "offset"), u64_at(e, "record")),
+        (1, 0xe0, 2)
+    );
+    // 192.0.2.2's only packet is in the first second.
+    let d2 = doc["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["address"] == "192.0.2.2")
+        .expect("192.0.2.2 reported");
+    assert_eq!(u64_at(&d2["series"][0], "t"), T_US / 1_000_000);
+
+    // An SPB before any timestamped packet has no time to take: time 0, and a warning.
+    let mut bytes = shb();
+    bytes.extend(idb_ethernet());
+    bytes.extend(spb(&udp_frame(2)));
+    bytes.extend(epb(T_US, &udp_frame(1)));
+    let file = tmp.write("spb-first.pcapng", &bytes);
+    let r = analyze_json(&[], &[&file]);
+    r.expect_code(0);
+    assert!(
+        r.stderr.contains(
+            "warning: 1 packet(s) have no time (simple packet blocks before any timestamped \
+             packet of their section: dated 1970-01-01T00:00:00Z) (pcapng.spb_no_time), \
+             first: record 1 at offset 0x30"
+        ),
+        "stderr: {}",
+        r.stderr
+    );
+    let doc = r.json();
+    assert_eq!(doc["inputs"][0]["complete"], true);
+    assert_eq!(
+        doc["inputs"][0]["errors"][0]["reason"],
+        "pcapng.spb_no_time"
+    );
+    assert_eq!(u64_at(&doc["totals"], "start_ns"), 0);
+}
+
+/// Many SPBs between EPBs, cut into 4096-byte chunks: every chunk must date its SPBs with
+/// the EPB before them, although that EPB is often in the chunk before. Every thread
+/// count, and the same bytes on standard input, give the same document.
+#[test]
+fn simple_packet_blocks_are_dated_the_same_on_any_thread_count() {
+    let tmp = TempDir::new("pcapng-spb-threads");
+    let mut bytes = shb();
+    bytes.extend(idb_ethernet());
+    for i in 0..3000u64 {
+        let frame = udp_frame((i % 7) as u8 + 1);
+        if i % 3 == 0 {
+            bytes.extend(epb(T_US + i * 20_000, &frame));
+        } else {
+            bytes.extend(spb(&frame));
+        }
+    }
+    let file = tmp.write("spb-many.pcapng", &bytes);
+    let mut first: Option<(String, Vec<u8>)> = None;
+    for threads in ["1", "2", "4"] {
+        for chunk in [None, Some("4096")] {
+            let mut extra = vec!["--threads", threads];
+            if let Some(c) = chunk {
+                extra.extend(["--chunk-bytes", c]);
+            }
+            let r = analyze_json(&extra, &[&file]);
+            r.expect_code(0);
+            let name = extra.join(" ");
+            match &first {
+                None => first = Some((name, r.stdout)),
+                Some((first_name, out)) => {
+                    assert!(*out == r.stdout, "`{name}` differs from `{first_name}`")
+                }
+            }
+        }
+    }
+    let (_, out) = first.unwrap();
+    let doc: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(u64_at(&doc["totals"], "start_ns"), T_US * 1000);
+    let e = &doc["inputs"][0]["errors"][0];
+    assert_eq!(e["reason"], "pcapng.spb_time_inferred");
+    assert_eq!(u64_at(e, "count"), 2000);
+    assert_eq!(u64_at(e, "record"), 2);
+
+    for extra in [
+        &["--threads", "1"][..],
+        &["--threads", "3", "--chunk-bytes", "4096"],
+    ] {
+        let mut args = vec!["analyze", "--format", "json", "--no-progress"];
+        args.extend_from_slice(extra);
+        args.push("-");
+        let r = run_with_stdin(&args, Some(&bytes));
+        r.expect_code(0);
+        assert_eq!(
+            without_paths(r.json()),
+            without_paths(doc.clone()),
+            "stdin {extra:?} and file differ"
+        );
+    }
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! is taken. Files are normally memory-mapped by the caller.
 //!
 //! A [`RecordReader`] can be *resumed*: its [`ReaderState`] (byte order, time resolution,
-//! pcapng interface table) together with an offset is all that is needed to continue
+//! pcapng interface table and the time that dates Simple Packet Blocks) together with an
+//! offset is all that is needed to continue
 //! reading from any record boundary. That is how a capture is split into record-aligned
 //! chunks that several threads decode at once.
 
@@ -68,6 +69,19 @@ pub fn unrecognised(head: &[u8]) -> CaptureError {
     }
 }
 
+/// Where a record's timestamp comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeSource {
+    /// The record's own header.
+    Captured,
+    /// None: a pcapng Simple Packet Block has no timestamp. It is dated with the previous
+    /// timestamped packet of its section (any interface).
+    Previous,
+    /// None, and no timestamped packet precedes it in its section: a pcapng Simple Packet
+    /// Block at the start of a section. `ts_ns` is 0 (1970-01-01T00:00:00Z).
+    Missing,
+}
+
 /// One captured packet, borrowed from the capture bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record<'a> {
@@ -78,6 +92,8 @@ pub struct Record<'a> {
     pub number: u64,
     /// Timestamp in nanoseconds since the Unix epoch.
     pub ts_ns: u64,
+    /// Whether `ts_ns` is the record's own time or an inferred one.
+    pub time: TimeSource,
     /// Link-layer type (LINKTYPE_* value).
     pub link_type: u16,
     /// Length of the packet on the wire (may exceed `data.len()` when cut by a snaplen).
@@ -228,6 +244,7 @@ impl<'a> RecordReader<'a> {
                 Step::Record {
                     next,
                     ts_ns,
+                    time,
                     link_type,
                     wire_len,
                     data,
@@ -239,6 +256,7 @@ impl<'a> RecordReader<'a> {
                         offset,
                         number: self.number,
                         ts_ns,
+                        time,
                         link_type,
                         wire_len,
                         data,
@@ -260,6 +278,7 @@ impl<'a> RecordReader<'a> {
                         offset,
                         number: self.number,
                         ts_ns,
+                        time: TimeSource::Captured,
                         link_type,
                         wire_len,
                         data,
@@ -398,6 +417,7 @@ pub(crate) enum Step<'a> {
     Record {
         next: usize,
         ts_ns: u64,
+        time: TimeSource,
         link_type: u16,
         wire_len: u32,
         data: &'a [u8],

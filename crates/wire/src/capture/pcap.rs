@@ -1,7 +1,7 @@
 //! Classic libpcap files: a 24-byte file header, then 16-byte record headers each
 //! followed by the captured bytes. Both byte orders, micro- and nanosecond magic.
 
-use super::{rd_u32, Place, Step, MAX_RECORD_BYTES};
+use super::{rd_u32, Place, Step, TimeSource, MAX_RECORD_BYTES};
 use crate::error::{CaptureError, CaptureErrorKind};
 
 pub(crate) const MAGIC_USEC: u32 = 0xa1b2_c3d4;
@@ -345,6 +345,7 @@ pub(crate) fn next_record<'a>(
     Step::Record {
         next: pos + end,
         ts_ns,
+        time: TimeSource::Captured,
         link_type: s.link_type,
         wire_len: f.wire_len,
         data,

@@ -2,7 +2,7 @@
 //! with a Section Header Block that fixes the byte order; Interface Description Blocks
 //! give each interface its link type and timestamp resolution.
 
-use super::{rd_u16, rd_u32, Place, Step, MAX_RECORD_BYTES};
+use super::{rd_u16, rd_u32, Place, Step, TimeSource, MAX_RECORD_BYTES};
 use crate::error::CaptureErrorKind;
 
 pub(crate) const BLOCK_SHB: u32 = 0x0a0d_0d0a;
@@ -55,7 +55,8 @@ impl Interface {
     };
 }
 
-/// State of a pcapng reader: current section's byte order and interface table.
+/// State of a pcapng reader: current section's byte order, interface table, and the time
+/// that dates its Simple Packet Blocks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PcapngState {
     /// Current section is big-endian.
@@ -64,6 +65,9 @@ pub struct PcapngState {
     pub in_section: bool,
     /// Interfaces of the current section, in IDB order.
     pub interfaces: Vec<Interface>,
+    /// Time of the latest packet of the current section that carried a timestamp (EPB or
+    /// PB, any interface): a Simple Packet Block, which has none, is dated with it.
+    pub prev_ts_ns: Option<u64>,
 }
 
 fn fatal(kind: CaptureErrorKind) -> Step<'static> {
@@ -179,6 +183,7 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
             s.big_endian = be;
             s.in_section = true;
             s.interfaces.clear();
+            s.prev_ts_ns = None;
             Step::Skip { next }
         }
         BLOCK_IDB => {
@@ -274,17 +279,22 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                     },
                 };
             };
+            let ts_ns = ts_to_ns(ts, iface.tsresol, iface.tsoffset);
+            let link_type = iface.link_type;
+            s.prev_ts_ns = Some(ts_ns);
             Step::Record {
                 next,
-                ts_ns: ts_to_ns(ts, iface.tsresol, iface.tsoffset),
-                link_type: iface.link_type,
+                ts_ns,
+                time: TimeSource::Captured,
+                link_type,
                 wire_len: wire_len.max(caplen),
                 data,
             }
         }
         BLOCK_SPB => {
             // SPB: original length, then data; captured length is implied by the block
-            // length and interface 0's snaplen. No timestamp.
+            // length and interface 0's snaplen. No timestamp: the previous timestamped
+            // packet of the section dates it, or nothing does (see `TimeSource`).
             let Some(iface) = s.interfaces.first() else {
                 return Step::BadRecord {
                     next,
@@ -314,9 +324,14 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
             if iface.snaplen != 0 {
                 caplen = caplen.min(iface.snaplen as usize);
             }
+            let (ts_ns, time) = match s.prev_ts_ns {
+                Some(ts) => (ts, TimeSource::Previous),
+                None => (0, TimeSource::Missing),
+            };
             Step::Record {
                 next,
-                ts_ns: 0,
+                ts_ns,
+                time,
                 link_type: iface.link_type,
                 wire_len: wire_len.max(caplen as u32),
                 data: &body[4..4 + caplen],
@@ -414,6 +429,13 @@ mod tests {
         block(BLOCK_EPB, &body)
     }
 
+    /// Simple packet block: original length, then the data.
+    fn spb(data: &[u8]) -> Vec<u8> {
+        let mut body = (data.len() as u32).to_le_bytes().to_vec();
+        body.extend_from_slice(data);
+        block(BLOCK_SPB, &body)
+    }
+
     /// Every item the reader returns, to the end or the first fatal error.
     fn read_all(file: &[u8]) -> Vec<Result<crate::capture::Record<'_>, crate::CaptureError>> {
         let mut reader = RecordReader::open(file).unwrap();
@@ -426,6 +448,59 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A Simple Packet Block has no timestamp: it is dated with the previous timestamped
+    /// packet of its section, whatever its interface, and says so; before any, it keeps
+    /// time 0 and says that. A new section forgets the previous time. Readers resumed at
+    /// every record boundary with the state there date them the same (ng_spb.pcapng of the
+    /// review dated its SPB 1970-01-01, silently).
+    #[test]
+    fn simple_packet_blocks_take_the_previous_packets_time() {
+        const T: u64 = 1_700_000_000_000_000_000;
+        let mut file = shb(1);
+        file.extend(idb(1, None)); // 0: µs
+        file.extend(idb(228, Some(9))); // 1: ns
+        file.extend(spb(b"s1"));
+        file.extend(epb(1, T + 5, b"e1"));
+        file.extend(spb(b"s2"));
+        file.extend(spb(b"s3"));
+        file.extend(epb(0, (T + 1_000_000_000) / 1000, b"e2"));
+        file.extend(spb(b"s4"));
+        file.extend(shb(1));
+        file.extend(idb(1, None));
+        file.extend(spb(b"s5"));
+        let got: Vec<(&[u8], u64, TimeSource)> = read_all(&file)
+            .into_iter()
+            .map(|r| r.map(|r| (r.data, r.ts_ns, r.time)).unwrap())
+            .collect();
+        use TimeSource::*;
+        let want: [(&[u8], u64, TimeSource); 7] = [
+            (b"s1", 0, Missing),
+            (b"e1", T + 5, Captured),
+            (b"s2", T + 5, Previous),
+            (b"s3", T + 5, Previous),
+            (b"e2", T + 1_000_000_000, Captured),
+            (b"s4", T + 1_000_000_000, Previous),
+            (b"s5", 0, Missing),
+        ];
+        assert_eq!(got, want);
+
+        // Resumed at each record boundary with the state found there.
+        let mut reader = RecordReader::open(&file).unwrap();
+        let mut i = 0;
+        loop {
+            let (pos, state, n) = (reader.pos(), reader.state().clone(), reader.records());
+            let mut resumed = RecordReader::resume(&file[pos..], pos as u64, state, n);
+            for w in &want[i..] {
+                let r = resumed.next().unwrap().unwrap();
+                assert_eq!((r.data, r.ts_ns, r.time), *w, "resumed at {pos}");
+            }
+            if reader.next().is_none() {
+                break;
+            }
+            i += 1;
+        }
     }
 
     /// Wireshark (tshark 4.0) numbers custom blocks and systemd journal entries as frames
