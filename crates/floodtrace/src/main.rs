@@ -263,6 +263,11 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                     "floodtrace: {path}: {} export problem(s) ({}), first: {}",
                     e.count, e.reason, e.message
                 ),
+                // A damaged pcapng block that carries no packet has no record number.
+                (_, false) if e.record == 0 => eprintln!(
+                    "floodtrace: {path}: {} damaged block(s) skipped ({}), first: {}",
+                    e.count, e.reason, e.message
+                ),
                 _ => eprintln!(
                     "floodtrace: {path}: {} record(s) skipped ({}), first: {}",
                     e.count, e.reason, e.message

@@ -18,8 +18,13 @@ pub fn block(ty: u32, body: &[u8]) -> Vec<u8> {
 
 /// Section header of version 1.0, section length unknown.
 pub fn shb() -> Vec<u8> {
+    shb_version(1)
+}
+
+/// Section header of version `major`.0.
+pub fn shb_version(major: u8) -> Vec<u8> {
     let mut body = 0x1a2b_3c4du32.to_le_bytes().to_vec();
-    body.extend_from_slice(&[1, 0, 0, 0]);
+    body.extend_from_slice(&[major, 0, 0, 0]);
     body.extend_from_slice(&u64::MAX.to_le_bytes());
     block(0x0a0d_0d0a, &body)
 }
@@ -31,9 +36,14 @@ pub fn idb_ethernet() -> Vec<u8> {
 
 /// Enhanced packet block on interface 0 at `us` microseconds.
 pub fn epb(us: u64, frame: &[u8]) -> Vec<u8> {
+    epb_on(0, us, frame)
+}
+
+/// Enhanced packet block on interface `if_id` at `us` of its time unit.
+pub fn epb_on(if_id: u32, us: u64, frame: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
     for w in [
-        0,
+        if_id,
         (us >> 32) as u32,
         us as u32,
         frame.len() as u32,
@@ -199,6 +209,116 @@ fn simple_packet_blocks_are_dated_the_same_on_any_thread_count() {
             "stdin {extra:?} and file differ"
         );
     }
+}
+
+/// ng_bad_idb_shift.pcapng of the review: IDB 0 Ethernet, IDB 1 damaged (4-byte body),
+/// IDB 2 raw IPv4, then an Ethernet frame on interface 1 and a raw IPv4 packet on
+/// interface 2. The damaged IDB used to be dropped, so the frame on interface 1 was read
+/// as raw IPv4, and the IDB took a record number of its own.
+#[test]
+fn damaged_interface_keeps_its_place_and_has_no_record_number() {
+    let tmp = TempDir::new("pcapng-bad-idb");
+    let mut bytes = shb();
+    bytes.extend(idb_ethernet());
+    bytes.extend(block(1, &[101, 0, 0, 0]));
+    bytes.extend(block(1, &[228, 0, 0, 0, 0, 0, 0, 0]));
+    let on_damaged = bytes.len();
+    bytes.extend(epb_on(1, T_US, &udp_frame(1)));
+    bytes.extend(epb_on(2, T_US + 1, &udp_frame(2)[14..]));
+    let file = tmp.write("bad-idb.pcapng", &bytes);
+    let r = analyze_json(&[], &[&file]);
+    r.expect_code(3);
+    let path = file.display();
+    for line in [
+        format!(
+            "floodtrace: {path}: 1 damaged block(s) skipped (pcapng.idb_length), first: block \
+             at offset 0x30: pcapng.idb_length is invalid (16)"
+        ),
+        format!(
+            "floodtrace: {path}: 1 record(s) skipped (pcapng.interface_damaged), first: record \
+             1 at offset {on_damaged:#x}: interface 1's description block was damaged"
+        ),
+    ] {
+        assert!(
+            r.stderr.contains(&line),
+            "{line:?} not in stderr: {}",
+            r.stderr
+        );
+    }
+    let doc = r.json();
+    let input = &doc["inputs"][0];
+    assert_eq!(input["complete"], false);
+    assert_eq!(u64_at(input, "packets"), 1);
+    assert_eq!(u64_at(input, "ip_packets"), 1);
+    let errors = input["errors"].as_array().unwrap();
+    let by_reason = |r: &str| errors.iter().find(|e| e["reason"] == r).unwrap().clone();
+    let idb = by_reason("pcapng.idb_length");
+    assert_eq!((u64_at(&idb, "offset"), u64_at(&idb, "record")), (0x30, 0));
+    let damaged = by_reason("pcapng.interface_damaged");
+    assert_eq!(u64_at(&damaged, "record"), 1);
+    // The packet on interface 2 is read with interface 2's link type, raw IPv4.
+    assert_eq!(doc["destinations"][0]["address"], "192.0.2.2");
+    assert_eq!(u64_at(&doc["totals"], "start_ns"), (T_US + 1) * 1000);
+}
+
+/// ng_custom_then_bad.pcapng of the review: a packet, a custom block, then a frame cut
+/// inside its IP header. Wireshark shows the custom block as frame 2, so the bad frame is
+/// record 3 (it was called record 2).
+#[test]
+fn custom_block_takes_a_record_number() {
+    let tmp = TempDir::new("pcapng-custom");
+    let mut bytes = shb();
+    bytes.extend(idb_ethernet());
+    bytes.extend(epb(T_US, &udp_frame(1)));
+    bytes.extend(block(0xbad, b"\xd9\x7e\0\0note"));
+    let bad = bytes.len();
+    bytes.extend(epb(T_US + 1_000_000, &udp_frame(2)[..17]));
+    let file = tmp.write("custom.pcapng", &bytes);
+    let r = analyze_json(&[], &[&file]);
+    r.expect_code(0);
+    let message =
+        format!("record 3 at offset {bad:#x}: ipv4 truncated at offset 14: need 20 bytes, have 3");
+    assert!(r.stderr.contains(&message), "stderr: {}", r.stderr);
+    let doc = r.json();
+    let e = &doc["inputs"][0]["errors"][0];
+    assert_eq!(e["reason"], "ipv4.truncated");
+    assert_eq!(u64_at(e, "record"), 3);
+    assert_eq!(u64_at(&doc["inputs"][0], "packets"), 2);
+}
+
+/// ng_ver2_sec2.pcapng of the review: a version 1.0 section with one packet, then a
+/// version 2.0 section, which was read as 1.0, silently. It is refused (as tshark does),
+/// with a partial result that keeps the first section's packet.
+#[test]
+fn section_of_another_major_version_is_refused() {
+    let tmp = TempDir::new("pcapng-ver2");
+    let mut bytes = shb();
+    bytes.extend(idb_ethernet());
+    bytes.extend(epb(T_US, &udp_frame(1)));
+    let second = bytes.len();
+    bytes.extend(shb_version(2));
+    bytes.extend(idb_ethernet());
+    bytes.extend(epb(T_US + 1_000_000, &udp_frame(2)));
+    let file = tmp.write("ver2.pcapng", &bytes);
+    let r = analyze_json(&[], &[&file]);
+    r.expect_code(3);
+    let message =
+        format!("block at offset {second:#x}: pcapng section version 2.0 is not supported");
+    assert!(
+        r.stderr
+            .contains(&format!("floodtrace: {}: {message}", file.display())),
+        "stderr: {}",
+        r.stderr
+    );
+    let doc = r.json();
+    let input = &doc["inputs"][0];
+    assert_eq!(input["complete"], false);
+    assert_eq!(u64_at(input, "packets"), 1);
+    let e = &input["errors"][0];
+    assert_eq!(e["reason"], "pcapng.version");
+    assert_eq!(e["fatal"], true);
+    assert_eq!(e["message"], message.as_str());
+    assert_eq!(doc["destinations"][0]["address"], "192.0.2.1");
 }
 
 #[test]
