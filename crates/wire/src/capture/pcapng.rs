@@ -87,19 +87,23 @@ fn is_numbered(block_type: u32) -> bool {
 }
 
 pub(crate) fn next_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
-    // Damage in the first section header is in the file header. After it, damage in a
-    // block that Wireshark numbers is in the next record (as the pcap reader says);
-    // anywhere else it is in a block without a number (or one whose type is cut off).
-    let place = if !s.in_section {
-        Place::Header
-    } else {
-        match buf.get(pos..pos + 4) {
-            Some(t) if is_numbered(rd_u32(t, 0, s.big_endian)) => Place::Record,
-            _ => Place::Block,
-        }
-    };
     match read_block(s, buf, pos) {
-        Step::Fatal { kind, .. } => Step::Fatal { kind, at: place },
+        // `read_block` changes no state before a fatal error, so `s` is still the state
+        // the damaged block was read with. Damage in the first section header is in the
+        // file header. After it, damage in a block that Wireshark numbers is in the next
+        // record (as the pcap reader says); anywhere else it is in a block without a
+        // number (or one whose type is cut off).
+        Step::Fatal { kind, .. } => {
+            let at = if !s.in_section {
+                Place::Header
+            } else {
+                match buf.get(pos..pos + 4) {
+                    Some(t) if is_numbered(rd_u32(t, 0, s.big_endian)) => Place::Record,
+                    _ => Place::Block,
+                }
+            };
+            Step::Fatal { kind, at }
+        }
         step => step,
     }
 }
