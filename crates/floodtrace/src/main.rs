@@ -420,15 +420,36 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
 fn partial_note(counts: &analyze::Counts) -> Option<String> {
     let records = counts.records;
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    // Reading stops at most once; every other capture problem is a record it skipped.
+    // Reading stops at most once; every other capture problem is a record it skipped, or
+    // a damaged pcapng block without a packet (its reason's tally has record number 0).
     let stopped = counts.errors.values().any(|t| t.fatal);
-    let skipped: u64 = counts
-        .errors
-        .values()
-        .filter(|t| t.kind == "capture")
-        .map(|t| t.count - u64::from(t.fatal))
-        .sum();
-    let skipped_words = plural(skipped, "damaged record skipped", "damaged records skipped");
+    let skipped_of = |blocks: bool| -> u64 {
+        counts
+            .errors
+            .values()
+            .filter(|t| t.kind == "capture" && (t.record == 0) == blocks)
+            .map(|t| t.count - u64::from(t.fatal))
+            .sum()
+    };
+    let (skipped_records, skipped_blocks) = (skipped_of(false), skipped_of(true));
+    let skipped = skipped_records + skipped_blocks;
+    let skipped_words = [
+        (
+            skipped_records,
+            "damaged record skipped",
+            "damaged records skipped",
+        ),
+        (
+            skipped_blocks,
+            "damaged block skipped",
+            "damaged blocks skipped",
+        ),
+    ]
+    .into_iter()
+    .filter(|&(n, ..)| n > 0)
+    .map(|(n, one, many)| plural(n, one, many))
+    .collect::<Vec<_>>()
+    .join(", ");
     match (stopped, skipped) {
         (_, 0) if records == 0 => None,
         (true, 0) => Some(format!(
