@@ -227,6 +227,26 @@ impl Fields {
         }
     }
 
+    /// One second in the file's timestamp unit.
+    #[inline]
+    fn second(&self) -> u64 {
+        if self.nanos {
+            1_000_000_000
+        } else {
+            1_000_000
+        }
+    }
+
+    /// The odd values of this header, filled from the first slot (so that `[0]` tells
+    /// whether there are any).
+    #[cold]
+    fn odd_values(&self) -> [Option<OddValue>; 2] {
+        match (self.odd_len(), self.odd_frac()) {
+            (Some(a), b) => [Some(a), b],
+            (None, b) => [b, None],
+        }
+    }
+
     /// A writer never stores more than the packet had.
     fn odd_len(&self) -> Option<OddValue> {
         (self.caplen > self.wire_len).then_some(OddValue::CaplenExceedsLen {
@@ -237,12 +257,10 @@ impl Fields {
 
     /// Nor a fraction of a second of a second or more.
     fn odd_frac(&self) -> Option<OddValue> {
-        (self.frac >= if self.nanos { 1_000_000_000 } else { 1_000_000 }).then_some(
-            OddValue::TsFraction {
-                fraction: self.frac as u32,
-                nanos: self.nanos,
-            },
-        )
+        (self.frac >= self.second()).then_some(OddValue::TsFraction {
+            fraction: self.frac as u32,
+            nanos: self.nanos,
+        })
     }
 }
 
@@ -297,14 +315,9 @@ pub(crate) fn next_record<'a>(
             at: Place::Record,
         };
     }
-    // Filled from the first slot, so that `odd[0]` tells whether there are any.
-    let mut odd = [None; 2];
-    for (slot, o) in odd
-        .iter_mut()
-        .zip([f.odd_len(), f.odd_frac()].into_iter().flatten())
-    {
-        *slot = Some(o);
-    }
+    // One compare each on the hot path; the values are gathered only for an odd record.
+    let any_odd = f.caplen > f.wire_len || f.frac >= f.second();
+    let odd = if any_odd { f.odd_values() } else { [None; 2] };
     if let (Lookahead::Strict, Some(o)) = (look, odd[0]) {
         return odd_fatal(o);
     }
