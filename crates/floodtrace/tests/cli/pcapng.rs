@@ -5,16 +5,9 @@ use serde_json::Value;
 
 use crate::support::{analyze_json, run_with_stdin, u64_at, without_paths, TempDir};
 
-/// A little-endian block of type `ty`, its body padded to 4 bytes.
-pub fn block(ty: u32, body: &[u8]) -> Vec<u8> {
-    let len = (12 + body.len().div_ceil(4) * 4) as u32;
-    let mut b = ty.to_le_bytes().to_vec();
-    b.extend_from_slice(&len.to_le_bytes());
-    b.extend_from_slice(body);
-    b.resize(len as usize - 4, 0);
-    b.extend_from_slice(&len.to_le_bytes());
-    b
-}
+/// A little-endian block of type `ty`, its body padded to 4 bytes; an enhanced packet block
+/// on interface `if_id` at `us` microseconds.
+pub use floodtrace_wire::capture::{pcapng_block as block, pcapng_epb as epb_on};
 
 /// Section header of version 1.0, section length unknown.
 pub fn shb() -> Vec<u8> {
@@ -37,22 +30,6 @@ pub fn idb_ethernet() -> Vec<u8> {
 /// Enhanced packet block on interface 0 at `us` microseconds.
 pub fn epb(us: u64, frame: &[u8]) -> Vec<u8> {
     epb_on(0, us, frame)
-}
-
-/// Enhanced packet block on interface `if_id` at `us` of its time unit.
-pub fn epb_on(if_id: u32, us: u64, frame: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for w in [
-        if_id,
-        (us >> 32) as u32,
-        us as u32,
-        frame.len() as u32,
-        frame.len() as u32,
-    ] {
-        body.extend_from_slice(&w.to_le_bytes());
-    }
-    body.extend_from_slice(frame);
-    block(6, &body)
 }
 
 /// Simple packet block (no timestamp).

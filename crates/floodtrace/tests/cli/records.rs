@@ -269,33 +269,14 @@ fn enlarged_caplen_landing_inside_packets_stays_fatal() {
 /// that the records counted came before the damage.
 #[test]
 fn partial_result_line_says_reading_went_on_past_a_skipped_block() {
-    fn block(ty: u32, body: &[u8]) -> Vec<u8> {
-        let mut body = body.to_vec();
-        body.resize(body.len().div_ceil(4) * 4, 0);
-        let len = 12 + body.len() as u32;
-        let mut b = Vec::new();
-        b.extend(ty.to_le_bytes());
-        b.extend(len.to_le_bytes());
-        b.extend(body);
-        b.extend(len.to_le_bytes());
-        b
-    }
-    fn epb(interface: u32, host: u8) -> Vec<u8> {
-        let f = frame(host);
-        let ts = (u64::from(T) + u64::from(host)) * 1_000_000;
-        let mut body = Vec::new();
-        for v in [
+    use crate::pcapng::{block, epb_on};
+    let epb = |interface: u32, host: u8| {
+        epb_on(
             interface,
-            (ts >> 32) as u32,
-            ts as u32,
-            f.len() as u32,
-            f.len() as u32,
-        ] {
-            body.extend(v.to_le_bytes());
-        }
-        body.extend(f);
-        block(6, &body)
-    }
+            (u64::from(T) + u64::from(host)) * 1_000_000,
+            &frame(host),
+        )
+    };
     let mut shb = Vec::new();
     shb.extend(0x1a2b_3c4du32.to_le_bytes());
     shb.extend([1, 0, 0, 0]);

@@ -14,7 +14,7 @@ mod pcap;
 mod pcapng;
 
 pub use pcap::{pcap_file_header, pcap_record_header, OddValue, PcapState};
-pub use pcapng::{Interface, PcapngState, MAX_BLOCK_BYTES};
+pub use pcapng::{pcapng_block, pcapng_epb, Interface, PcapngState, MAX_BLOCK_BYTES};
 
 use crate::error::{CaptureError, CaptureErrorKind};
 
@@ -248,27 +248,6 @@ impl<'a> RecordReader<'a> {
                     link_type,
                     wire_len,
                     data,
-                } => {
-                    let offset = self.base + self.pos as u64;
-                    self.pos = next;
-                    self.number += 1;
-                    return Some(Ok(Record {
-                        offset,
-                        number: self.number,
-                        ts_ns,
-                        time,
-                        link_type,
-                        wire_len,
-                        data,
-                        odd: [None; 2],
-                    }));
-                }
-                Step::Odd {
-                    next,
-                    ts_ns,
-                    link_type,
-                    wire_len,
-                    data,
                     odd,
                 } => {
                     let offset = self.base + self.pos as u64;
@@ -278,7 +257,7 @@ impl<'a> RecordReader<'a> {
                         offset,
                         number: self.number,
                         ts_ns,
-                        time: TimeSource::Captured,
+                        time,
                         link_type,
                         wire_len,
                         data,
@@ -421,15 +400,8 @@ pub(crate) enum Step<'a> {
         link_type: u16,
         wire_len: u32,
         data: &'a [u8],
-    },
-    /// A classic pcap record with odd header values, read because the framing after it
-    /// is intact.
-    Odd {
-        next: usize,
-        ts_ns: u64,
-        link_type: u16,
-        wire_len: u32,
-        data: &'a [u8],
+        /// Odd classic pcap header values the record is read despite, because the framing
+        /// after it is intact (see [`Record::odd`]).
         odd: [Option<OddValue>; 2],
     },
     /// A block that carries no packet (headers, statistics, unknown types).

@@ -286,7 +286,7 @@ fn odd_fatal(odd: OddValue) -> Step<'static> {
 /// A captured length above the file's limit is damaged framing. A captured length above
 /// the original length, or a timestamp fraction of a second or more, is a value writers
 /// do not produce: with [`Lookahead::Strict`] it is damaged framing too; otherwise the
-/// record is read with a warning ([`Step::Odd`]) when the framing after it is intact
+/// record is read with a warning (a [`Step::Record`] with `odd` values) when the framing after it is intact
 /// ([`framing_continues`]), and is damaged framing when it is not.
 pub(crate) fn next_record<'a>(
     s: &PcapState,
@@ -336,9 +336,10 @@ pub(crate) fn next_record<'a>(
     let ts_ns = f.sec * 1_000_000_000 + frac_ns;
     if let Some(first) = odd[0] {
         return match framing_continues(s, buf, pos + end, look) {
-            Some(true) => Step::Odd {
+            Some(true) => Step::Record {
                 next: pos + end,
                 ts_ns,
+                time: TimeSource::Captured,
                 link_type: s.link_type,
                 wire_len: f.wire_len.max(f.caplen),
                 data,
@@ -362,6 +363,7 @@ pub(crate) fn next_record<'a>(
         link_type: s.link_type,
         wire_len: f.wire_len,
         data,
+        odd: [None; 2],
     }
 }
 

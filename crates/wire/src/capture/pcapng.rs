@@ -293,6 +293,7 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                 link_type,
                 wire_len: wire_len.max(caplen),
                 data,
+                odd: [None; 2],
             }
         }
         BLOCK_SPB => {
@@ -339,6 +340,7 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                 link_type: iface.link_type,
                 wire_len: wire_len.max(caplen as u32),
                 data: &body[4..4 + caplen],
+                odd: [None; 2],
             }
         }
         BLOCK_JOURNAL | BLOCK_CUSTOM | BLOCK_CUSTOM_NO_COPY => Step::Numbered { next },
@@ -382,21 +384,41 @@ fn ts_to_ns(units: u64, tsresol: u8, tsoffset: i64) -> u64 {
     ns.clamp(0, u64::MAX as i128) as u64
 }
 
+/// A little-endian pcapng block of type `ty`, its body padded to 4 bytes. For writers:
+/// tests and fixtures (the reader never allocates).
+pub fn pcapng_block(ty: u32, body: &[u8]) -> Vec<u8> {
+    let len = (12 + body.len().div_ceil(4) * 4) as u32;
+    let mut b = ty.to_le_bytes().to_vec();
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(body);
+    b.resize(len as usize - 4, 0);
+    b.extend_from_slice(&len.to_le_bytes());
+    b
+}
+
+/// A little-endian enhanced packet block on interface `if_id` at `units` of that
+/// interface's time resolution, holding all of `frame`. For writers, as [`pcapng_block`].
+pub fn pcapng_epb(if_id: u32, units: u64, frame: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for w in [
+        if_id,
+        (units >> 32) as u32,
+        units as u32,
+        frame.len() as u32,
+        frame.len() as u32,
+    ] {
+        body.extend_from_slice(&w.to_le_bytes());
+    }
+    body.extend_from_slice(frame);
+    pcapng_block(BLOCK_EPB, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::capture::RecordReader;
 
-    /// A little-endian block of type `ty`, its body padded to 4 bytes.
-    fn block(ty: u32, body: &[u8]) -> Vec<u8> {
-        let len = (12 + body.len().div_ceil(4) * 4) as u32;
-        let mut b = ty.to_le_bytes().to_vec();
-        b.extend_from_slice(&len.to_le_bytes());
-        b.extend_from_slice(body);
-        b.resize(len as usize - 4, 0);
-        b.extend_from_slice(&len.to_le_bytes());
-        b
-    }
+    use crate::capture::pcapng_block as block;
 
     /// Section header of version `major`.0, section length unknown.
     fn shb(major: u16) -> Vec<u8> {
@@ -417,21 +439,7 @@ mod tests {
         block(BLOCK_IDB, &body)
     }
 
-    /// Enhanced packet block on `if_id` at `units` of its interface's resolution.
-    fn epb(if_id: u32, units: u64, data: &[u8]) -> Vec<u8> {
-        let mut body = Vec::new();
-        for w in [
-            if_id,
-            (units >> 32) as u32,
-            units as u32,
-            data.len() as u32,
-            data.len() as u32,
-        ] {
-            body.extend_from_slice(&w.to_le_bytes());
-        }
-        body.extend_from_slice(data);
-        block(BLOCK_EPB, &body)
-    }
+    use crate::capture::pcapng_epb as epb;
 
     /// Simple packet block: original length, then the data.
     fn spb(data: &[u8]) -> Vec<u8> {

@@ -518,8 +518,9 @@ mod tests {
         out
     }
 
-    /// The one record of a sample holding only a header of protocol `proto`.
-    fn decode_one(proto: u32, header: &[u8]) -> Observation {
+    /// The records of a sample holding only a header of protocol `proto`, which must give
+    /// no error and not be skipped.
+    fn decode_clean(proto: u32, header: &[u8]) -> Vec<Observation> {
         let out = decode(&datagram(&[vec![raw_header(proto, header)]]));
         assert!(
             out.errors.is_empty(),
@@ -527,20 +528,22 @@ mod tests {
             out.errors
         );
         assert!(out.skipped.is_empty(), "{proto}: {:?}", out.skipped);
-        assert_eq!(out.records.len(), 1, "{proto} {header:02x?}");
-        out.records[0]
+        out.records
+    }
+
+    /// The one record of a sample holding only a header of protocol `proto`.
+    fn decode_one(proto: u32, header: &[u8]) -> Observation {
+        let records = decode_clean(proto, header);
+        assert_eq!(records.len(), 1, "{proto} {header:02x?}");
+        records[0]
     }
 
     /// A sample holding only a header of protocol `proto` gives nothing, and no error.
     fn decode_none(proto: u32, header: &[u8]) {
-        let out = decode(&datagram(&[vec![raw_header(proto, header)]]));
         assert!(
-            out.errors.is_empty(),
-            "{proto} {header:02x?}: {:?}",
-            out.errors
+            decode_clean(proto, header).is_empty(),
+            "{proto} {header:02x?}"
         );
-        assert!(out.skipped.is_empty(), "{proto}: {:?}", out.skipped);
-        assert!(out.records.is_empty(), "{proto} {header:02x?}");
     }
 
     fn assert_udp4(o: &Observation, what: &str) {
