@@ -1262,6 +1262,58 @@ fn sampling_rates_stay_with_their_protocol() {
     assert_eq!(out.records[0].packets, 1);
 }
 
+/// IPFIX records timed by `flowStartSysUpTime` take the exporter's boot time
+/// (`systemInitTimeMilliseconds`) from options data of their exporter and domain when they
+/// do not carry it: the flow started 10 minutes before export, not at the export time.
+#[test]
+fn uptime_records_use_the_boot_time_of_options_data() {
+    let export_secs = 1_700_000_000u32;
+    let boot_ms = (u64::from(export_secs) - 3600) * 1000;
+    let mut dec = FlowDecoder::default();
+    // Options template 300: scope observationDomainId (149), systemInitTimeMilliseconds.
+    let mut opt = 300u16.to_be_bytes().to_vec();
+    opt.extend_from_slice(&[0, 2, 0, 1, 0, 149, 0, 4, 0, 160, 0, 8]);
+    let fields = [
+        (8, 4, None),
+        (12, 4, None),
+        (2, 4, None),
+        (22, 4, None),
+        (21, 4, None),
+    ];
+    let mut rec = addr_record(1);
+    rec.extend_from_slice(&3_000_000u32.to_be_bytes());
+    rec.extend_from_slice(&3_010_000u32.to_be_bytes());
+    let data = ipfix(export_secs, &[(256, rec)]);
+    // Before the options data: no boot time, so the export time.
+    let out = run(
+        &mut dec,
+        &ipfix(export_secs, &[(2, tpl(256, &fields)), (3, opt)]),
+    );
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    let first = run(&mut dec, &data);
+    assert_eq!(
+        first.records[0].ts_ns,
+        u64::from(export_secs) * 1_000_000_000
+    );
+    let mut opt_data = 7u32.to_be_bytes().to_vec();
+    opt_data.extend_from_slice(&boot_ms.to_be_bytes());
+    assert!(run(&mut dec, &ipfix(export_secs, &[(300, opt_data)]))
+        .errors
+        .is_empty());
+    let out = run(&mut dec, &data);
+    let start = (boot_ms + 3_000_000) * 1_000_000;
+    assert_eq!(out.records[0].ts_ns, start);
+    assert_eq!(start, (u64::from(export_secs) - 600) * 1_000_000_000);
+    // Another domain's records are not timed by it.
+    let mut other = data.clone();
+    other[12..16].copy_from_slice(&8u32.to_be_bytes());
+    let mut other_tpl = ipfix(export_secs, &[(2, tpl(256, &fields))]);
+    other_tpl[12..16].copy_from_slice(&8u32.to_be_bytes());
+    assert!(run(&mut dec, &other_tpl).errors.is_empty());
+    let out = run(&mut dec, &other);
+    assert_eq!(out.records[0].ts_ns, u64::from(export_secs) * 1_000_000_000);
+}
+
 /// A data set whose template was evicted by the template limit says it may have been.
 #[test]
 fn evicted_templates_are_named_as_possibly_evicted() {

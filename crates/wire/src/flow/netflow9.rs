@@ -31,7 +31,8 @@ impl Clock {
         u64::from(self.export_secs) * 1_000_000_000
     }
 
-    fn resolve(&self, t: Time, rec: &Rec) -> Option<u64> {
+    /// `system_init_ms`: the exporter's boot time (IPFIX), from the record or its options.
+    fn resolve(&self, t: Time, system_init_ms: Option<u64>) -> Option<u64> {
         match t {
             Time::None => None,
             Time::Abs(ns) => Some(ns),
@@ -41,17 +42,20 @@ impl Clock {
                     let before = i64::from(up.wrapping_sub(ms) as i32);
                     Some(self.export_ns().saturating_add_signed(-before * 1_000_000))
                 } else {
-                    rec.system_init_ms
+                    system_init_ms
                         .map(|init| init.saturating_add(u64::from(ms)).saturating_mul(1_000_000))
                 }
             }
         }
     }
 
-    /// The record's start time, else its end time, else the export time.
-    pub fn timestamp(&self, rec: &Rec) -> u64 {
-        self.resolve(rec.start, rec)
-            .or_else(|| self.resolve(rec.end, rec))
+    /// The record's start time, else its end time, else the export time. Uptime times of
+    /// IPFIX records need the exporter's boot time: the record's own, else
+    /// `learned_init_ms` (from options data).
+    pub fn timestamp(&self, rec: &Rec, learned_init_ms: Option<u64>) -> u64 {
+        let init = rec.system_init_ms.or(learned_init_ms);
+        self.resolve(rec.start, init)
+            .or_else(|| self.resolve(rec.end, init))
             .unwrap_or_else(|| self.export_ns())
     }
 }
@@ -400,6 +404,9 @@ fn options_record<F: FnMut(FlowEvent)>(
     domain: u32,
     rec: &Rec,
 ) {
+    if let Some(ms) = rec.system_init_ms {
+        ctx.templates.set_system_init(ctx.exporter, domain, ms);
+    }
     let Some(rate) = rec.own_rate() else {
         return;
     };
@@ -445,7 +452,14 @@ fn data_record<F: FnMut(FlowEvent)>(
         .unwrap_or(1);
     let rate = ctx.rate(rate);
     let (src, dst) = rec.addresses();
-    let mut obs = Observation::new(clock.timestamp(rec), src, dst);
+    // Only IPFIX uptimes without the record's own boot time need the learned one.
+    let uptime = |t| matches!(t, Time::Uptime(_));
+    let learned_init = (clock.uptime_ms.is_none()
+        && rec.system_init_ms.is_none()
+        && (uptime(rec.start) || uptime(rec.end)))
+    .then(|| ctx.templates.system_init(exporter, domain))
+    .flatten();
+    let mut obs = Observation::new(clock.timestamp(rec, learned_init), src, dst);
     fill(&mut obs, rec, rate);
     ctx.record(&obs);
 }

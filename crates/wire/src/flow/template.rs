@@ -167,6 +167,11 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
         self.map.get(key).map(|e| &e.0)
     }
 
+    /// The value under `key`, to change in place (its age stays).
+    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.map.get_mut(key).map(|e| &mut e.0)
+    }
+
     fn remove(&mut self, key: &K) {
         self.map.remove(key);
     }
@@ -195,6 +200,10 @@ pub(crate) enum Lookup {
 pub struct TemplateCache {
     templates: Bounded<TemplateKey, Stored>,
     samplers: Bounded<SamplerKey, u32>,
+    /// IPFIX `systemInitTimeMilliseconds` (element 160) learned from options data per
+    /// (exporter, observation domain): what turns `flowStartSysUpTime` into wall-clock time
+    /// for data records that do not carry it themselves.
+    system_init: Bounded<(IpAddr, u32), u64>,
     timeout_secs: u32,
 }
 
@@ -210,6 +219,7 @@ impl TemplateCache {
         TemplateCache {
             templates: Bounded::new(config.max_templates),
             samplers: Bounded::new(config.max_samplers),
+            system_init: Bounded::new(config.max_samplers),
             timeout_secs: config.template_timeout_secs,
         }
     }
@@ -273,6 +283,23 @@ impl TemplateCache {
                 Lookup::Expired
             }
             Some(s) => Lookup::Found(Arc::clone(&s.template)),
+        }
+    }
+
+    /// The exporter's boot time (ms since the epoch) learned for `domain`, if any.
+    pub fn system_init(&self, exporter: IpAddr, domain: u32) -> Option<u64> {
+        self.system_init.get(&(exporter, domain)).copied()
+    }
+
+    /// Remember an exporter's boot time for `domain`.
+    /// A known key is updated in place: options data repeats it with every refresh, and
+    /// decoding a datagram that brings no new key allocates nothing.
+    pub(crate) fn set_system_init(&mut self, exporter: IpAddr, domain: u32, ms: u64) {
+        match self.system_init.get_mut(&(exporter, domain)) {
+            Some(v) => *v = ms,
+            None => {
+                self.system_init.insert((exporter, domain), ms);
+            }
         }
     }
 
