@@ -148,7 +148,7 @@ impl Counts {
     /// packet-level warning, not damage (the record was counted like any other).
     #[cold]
     pub fn odd_record(&mut self, rec: &Record<'_>) {
-        for odd in rec.odd.iter().flatten() {
+        for odd in rec.odd_values().iter().flatten() {
             let (offset, number) = (rec.offset, rec.number);
             self.note("packet", odd.reason(), offset, number, false, || {
                 format!("record {number} at offset {offset:#x}: {odd}")
@@ -288,7 +288,7 @@ impl ChunkWork {
             Ok(rec) => {
                 self.counts.records += 1;
                 self.counts.wire_bytes += rec.wire_len as u64;
-                if rec.odd[0].is_some() {
+                if rec.odd.is_some() {
                     self.counts.odd_record(rec);
                 }
                 if rec.time != TimeSource::Captured {

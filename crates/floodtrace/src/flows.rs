@@ -665,7 +665,7 @@ pub fn analyze_flows<'a>(
                                 let c = &mut sink.counts;
                                 c.records += 1;
                                 c.wire_bytes += u64::from(rec.wire_len);
-                                if rec.odd[0].is_some() {
+                                if rec.odd.is_some() {
                                     c.odd_record(&rec);
                                 }
                                 if rec.time != TimeSource::Captured {

@@ -139,7 +139,7 @@ fn key(r: &Record<'_>) -> Key {
         r.wire_len,
         r.data.as_ptr() as usize,
         r.data.len(),
-        r.odd,
+        r.odd_values(),
     )
 }
 

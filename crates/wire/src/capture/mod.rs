@@ -13,7 +13,7 @@
 mod pcap;
 mod pcapng;
 
-pub use pcap::{pcap_file_header, pcap_record_header, OddValue, PcapState};
+pub use pcap::{pcap_file_header, pcap_record_header, OddHeader, OddValue, PcapState};
 pub use pcapng::{pcapng_block, pcapng_epb, Interface, PcapngState, MAX_BLOCK_BYTES};
 
 use crate::error::{CaptureError, CaptureErrorKind};
@@ -102,9 +102,17 @@ pub struct Record<'a> {
     pub data: &'a [u8],
     /// Odd header values the record was read despite (classic pcap: a captured length
     /// above the original length, a timestamp fraction of a second or more), because the
-    /// framing after it is intact. Filled from the first slot (`odd[0].is_none()`: none).
-    /// Not errors: the packet is counted like any other, and callers may warn about them.
-    pub odd: [Option<OddValue>; 2],
+    /// framing after it is intact; [`Record::odd_values`] lists them. Not errors: the
+    /// packet is counted like any other, and callers may warn about them.
+    pub odd: Option<OddHeader>,
+}
+
+impl Record<'_> {
+    /// The odd header values ([`Record::odd`]), filled from the first slot.
+    pub fn odd_values(&self) -> [Option<OddValue>; 2] {
+        self.odd
+            .map_or([None; 2], |o| o.values(self.data.len() as u32))
+    }
 }
 
 /// Everything needed to continue reading a capture at a record boundary.
@@ -402,7 +410,7 @@ pub(crate) enum Step<'a> {
         data: &'a [u8],
         /// Odd classic pcap header values the record is read despite, because the framing
         /// after it is intact (see [`Record::odd`]).
-        odd: [Option<OddValue>; 2],
+        odd: Option<OddHeader>,
     },
     /// A block that carries no packet (headers, statistics, unknown types).
     Skip { next: usize },

@@ -293,7 +293,7 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                 link_type,
                 wire_len: wire_len.max(caplen),
                 data,
-                odd: [None; 2],
+                odd: None,
             }
         }
         BLOCK_SPB => {
@@ -340,7 +340,7 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                 link_type: iface.link_type,
                 wire_len: wire_len.max(caplen as u32),
                 data: &body[4..4 + caplen],
-                odd: [None; 2],
+                odd: None,
             }
         }
         BLOCK_JOURNAL | BLOCK_CUSTOM | BLOCK_CUSTOM_NO_COPY => Step::Numbered { next },
