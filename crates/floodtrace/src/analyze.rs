@@ -119,6 +119,20 @@ impl Counts {
         });
     }
 
+    /// Count one record read (before its packet is decoded), with the warnings its header
+    /// calls for: odd header values, a time that is not its own.
+    #[inline]
+    pub fn record(&mut self, rec: &Record<'_>) {
+        self.records += 1;
+        self.wire_bytes += u64::from(rec.wire_len);
+        if rec.odd.is_some() {
+            self.odd_record(rec);
+        }
+        if rec.time != TimeSource::Captured {
+            self.inferred_time(rec);
+        }
+    }
+
     /// Warn that a record's time is not its own ([`Record::time`]: a pcapng Simple Packet
     /// Block, dated with the previous timestamped packet of its section, or left at 0
     /// before any): a packet-level warning, not damage.
@@ -286,14 +300,7 @@ impl ChunkWork {
     fn item(&mut self, item: &Result<Record<'_>, CaptureError>) {
         match item {
             Ok(rec) => {
-                self.counts.records += 1;
-                self.counts.wire_bytes += rec.wire_len as u64;
-                if rec.odd.is_some() {
-                    self.counts.odd_record(rec);
-                }
-                if rec.time != TimeSource::Captured {
-                    self.counts.inferred_time(rec);
-                }
+                self.counts.record(rec);
                 match observe_frame_into(
                     rec.link_type,
                     rec.data,

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
-use floodtrace_wire::capture::{RecordReader, TimeSource};
+use floodtrace_wire::capture::RecordReader;
 use floodtrace_wire::flow::extract::{for_each_export, DefragConfig};
 use floodtrace_wire::flow::{
     claimed_protocol, FlowConfig, FlowDecoder, FlowError, FlowErrorKind, FlowEvent, FlowProtocol,
@@ -663,14 +663,7 @@ pub fn analyze_flows<'a>(
                         match item {
                             Ok(rec) => {
                                 let c = &mut sink.counts;
-                                c.records += 1;
-                                c.wire_bytes += u64::from(rec.wire_len);
-                                if rec.odd.is_some() {
-                                    c.odd_record(&rec);
-                                }
-                                if rec.time != TimeSource::Captured {
-                                    c.inferred_time(&rec);
-                                }
+                                c.record(&rec);
                                 offsets.push((rec.number, rec.offset));
                                 match link::network_layer(rec.link_type, rec.data) {
                                     Ok(n) if matches!(n.payload, Payload::Other(_)) => {

@@ -416,9 +416,7 @@ pub fn pcapng_epb(if_id: u32, units: u64, frame: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::RecordReader;
-
-    use crate::capture::pcapng_block as block;
+    use crate::capture::{pcapng_block as block, pcapng_epb as epb, RecordReader};
 
     /// Section header of version `major`.0, section length unknown.
     fn shb(major: u16) -> Vec<u8> {
@@ -438,8 +436,6 @@ mod tests {
         }
         block(BLOCK_IDB, &body)
     }
-
-    use crate::capture::pcapng_epb as epb;
 
     /// Simple packet block: original length, then the data.
     fn spb(data: &[u8]) -> Vec<u8> {

@@ -514,20 +514,18 @@ pub fn for_each_export<F: FnMut(ExportPacket<'_>)>(
                     }
                 },
             };
-            {
-                sink(ExportPacket {
-                    ts_ns: rec.ts_ns,
-                    record: rec.number,
-                    exporter: src,
-                    collector: dst,
-                    sport,
-                    dport,
-                    protocol,
-                    payload,
-                    reassembled,
-                    damaged,
-                });
-            }
+            sink(ExportPacket {
+                ts_ns: rec.ts_ns,
+                record: rec.number,
+                exporter: src,
+                collector: dst,
+                sport,
+                dport,
+                protocol,
+                payload,
+                reassembled,
+                damaged,
+            });
         };
         match ip {
             Some(Ip::Whole(src, dst, 17, seg)) => emit(src, dst, seg, false),
