@@ -116,14 +116,10 @@ pub fn summarize(address: IpAddr, tl: &Timeline) -> DestinationSummary {
     s
 }
 
-/// Relative standard error to quote for a distinct-count estimate: small counts are exact
-/// (linear counting over 16,384 registers), large ones carry the sketch's error.
+/// Relative standard error to quote for a distinct-count estimate (see
+/// [`Hll::relative_error`]): about 0.55 % for small counts, 0.81 % for large ones.
 pub fn distinct_error(estimate: u64) -> f64 {
-    if estimate < 1000 {
-        0.0
-    } else {
-        Hll::STD_ERROR
-    }
+    Hll::relative_error(estimate)
 }
 
 /// Distinct sources seen in one bucket.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::text::group;
+use crate::text::{end_after, group, pct};
 use crate::view::{DestinationView, GroupView, SecondView, View};
 
 /// Country shapes: `code \t name \t path` (see `assets/README.md`).
@@ -297,7 +297,7 @@ pub fn timeline(v: &View) -> (String, Vec<(String, &'static str)>) {
                 (xb - xa).max(1.0),
                 inc.id,
                 esc(&w.start[..19.min(w.start.len())]),
-                esc(&w.end[11.min(w.end.len())..19.min(w.end.len())]),
+                esc(end_after(&w.start, &w.end)),
                 esc(&names.join(" + ")),
                 group(w.peak_pps),
                 xa + 2.0,
@@ -511,10 +511,10 @@ pub fn world_map(groups: &[GroupView]) -> String {
             Some(g) => (
                 fill(g.sources_share, max),
                 format!(
-                    "{} ({code}): {:.1} % of sources, {:.1} % of packets",
+                    "{} ({code}): {} of sources, {} of packets",
                     esc(name),
-                    g.sources_share * 100.0,
-                    g.packets_share * 100.0
+                    pct(g.sources_share),
+                    pct(g.packets_share)
                 ),
             ),
             None => (
@@ -554,11 +554,11 @@ pub fn bars(id: &str, rows: &[(String, f64, String)], colour: &str) -> String {
     for (label, share, tip) in rows {
         let _ = write!(
             s,
-            r#"<div class="bar" title="{}"><span class="bl">{}</span><span class="bt"><span class="bf" style="width:{:.1}%;background:{colour}"></span></span><span class="bv">{:.1} %</span></div>"#,
+            r#"<div class="bar" title="{}"><span class="bl">{}</span><span class="bt"><span class="bf" style="width:{:.1}%;background:{colour}"></span></span><span class="bv">{}</span></div>"#,
             esc(tip),
             esc(label),
             share / max * 100.0,
-            share * 100.0
+            pct(*share)
         );
     }
     s.push_str("</div>");

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::chart::{self, esc};
 use crate::model::AnalysisReport;
-use crate::text::{group, human_bits, human_bytes};
+use crate::text::{end_after, group, human_bits, human_bytes, human_duration, pct};
 use crate::view::{combined_groups, headlines, GroupView, View};
 
 const CSS: &str = r#"
@@ -125,10 +125,6 @@ pub fn render_value(v: &Value) -> String {
     o
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1} %", x * 100.0)
-}
-
 fn short_time(s: &str) -> &str {
     &s[..19.min(s.len())]
 }
@@ -137,10 +133,10 @@ fn header(o: &mut String, v: &View, title: &str) {
     let t = &v.totals;
     let span = match (&t.start, &t.end) {
         (Some(a), Some(b)) => format!(
-            "{} → {} UTC ({:.0} s)",
+            "{} → {} UTC ({})",
             short_time(a).replace('T', " "),
-            &short_time(b)[11.min(short_time(b).len())..],
-            t.duration_seconds
+            end_after(a, b).replace('T', " "),
+            human_duration(t.duration_seconds)
         ),
         _ => "no IP packets".into(),
     };
@@ -224,7 +220,7 @@ fn incidents(o: &mut String, v: &View) {
             i.id,
             esc(&i.victim),
             esc(&short_time(&i.start).replace('T', " ")),
-            esc(&short_time(&i.end)[11.min(short_time(&i.end).len())..]),
+            esc(&end_after(&i.start, &i.end).replace('T', " ")),
             i.waves.len(),
             group(peak),
             human_bits(peak_bps),

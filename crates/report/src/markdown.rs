@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::model::AnalysisReport;
-use crate::text::{group, human_bits};
+use crate::text::{end_after, group, human_bits, human_duration, pct};
 use crate::view::{combined_groups, headlines, View};
 
 /// Render a report as Markdown.
@@ -21,10 +21,6 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1} %", x * 100.0)
-}
-
 /// Render a serialised report as Markdown.
 pub fn render_value(raw: &Value) -> String {
     let v = View::from_value(raw);
@@ -33,10 +29,10 @@ pub fn render_value(raw: &Value) -> String {
     if let (Some(a), Some(b)) = (&v.totals.start, &v.totals.end) {
         let _ = writeln!(
             o,
-            "{} → {} ({:.0} s), {} packets, {} destinations.\n",
+            "{} → {} ({}), {} packets, {} destinations.\n",
             &a[..19.min(a.len())],
             &b[..19.min(b.len())],
-            v.totals.duration_seconds,
+            human_duration(v.totals.duration_seconds),
             group(v.totals.packets),
             group(v.totals.destinations)
         );
@@ -65,7 +61,7 @@ pub fn render_value(raw: &Value) -> String {
                 i.id,
                 cell(&i.victim),
                 &i.start[..19.min(i.start.len())],
-                &i.end[11.min(i.end.len())..19.min(i.end.len())],
+                end_after(&i.start, &i.end),
                 i.waves.len(),
                 group(i.waves.iter().map(|w| w.peak_pps).max().unwrap_or(0)),
                 human_bits(i.waves.iter().map(|w| w.peak_bps).max().unwrap_or(0)),

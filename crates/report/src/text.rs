@@ -65,7 +65,7 @@ pub fn render(r: &AnalysisReport) -> String {
         mix.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let parts: Vec<String> = mix
             .iter()
-            .map(|(k, v)| format!("{k} {:.1}%", 100.0 * *v as f64 / t.ip_packets as f64))
+            .map(|(k, v)| format!("{k} {}%", percent_figure(*v as f64 / t.ip_packets as f64)))
             .collect();
         let _ = writeln!(o, "protocols {}", parts.join(", "));
     }
@@ -85,7 +85,7 @@ pub fn render(r: &AnalysisReport) -> String {
                 i.id,
                 i.victim,
                 &i.start[..19.min(i.start.len())],
-                &i.end[11..19.min(i.end.len())],
+                end_after(&i.start, &i.end),
                 i.waves.len(),
                 group(peak),
                 group(i.distinct_sources),
@@ -104,7 +104,7 @@ pub fn render(r: &AnalysisReport) -> String {
                     .countries
                     .iter()
                     .take(4)
-                    .map(|c| format!("{} {:.1}%", c.key, c.sources_share * 100.0))
+                    .map(|c| format!("{} {}%", c.key, percent_figure(c.sources_share)))
                     .collect();
                 let campaign = i
                     .campaign
@@ -243,6 +243,47 @@ pub fn human_bytes(n: u64) -> String {
     scaled(n as f64, "B")
 }
 
+/// An RFC 3339 end time printed after its start: the time of day when both fall on the
+/// same date, else the date too (an incident may cross midnight or last days).
+pub(crate) fn end_after<'a>(start: &str, end: &'a str) -> &'a str {
+    let same_day = start.len() >= 10 && end.get(..10) == start.get(..10);
+    match (same_day, end.get(11..19)) {
+        (true, Some(clock)) => clock,
+        _ => end.get(..19).unwrap_or(end),
+    }
+}
+
+/// A duration in seconds with as many decimals as its size warrants: `0.147 s`, `42.5 s`,
+/// `3600 s`.
+pub fn human_duration(seconds: f64) -> String {
+    if seconds < 10.0 {
+        format!("{seconds:.3} s")
+    } else if seconds < 100.0 {
+        format!("{seconds:.1} s")
+    } else {
+        format!("{seconds:.0} s")
+    }
+}
+
+/// A share (0–1) as a percentage with one decimal, without the sign: `12.3`. A share
+/// that is present but rounds to 0.0 reads `<0.1`, one short of the whole that rounds to
+/// 100.0 reads `>99.9`: a class with packets never shows as 0.0 %.
+pub fn percent_figure(share: f64) -> String {
+    let p = share * 100.0;
+    if p > 0.0 && p < 0.05 {
+        "<0.1".to_string()
+    } else if (99.95..100.0).contains(&p) {
+        ">99.9".to_string()
+    } else {
+        format!("{p:.1}")
+    }
+}
+
+/// A share (0–1) as `12.3 %` (see [`percent_figure`]).
+pub fn pct(share: f64) -> String {
+    format!("{} %", percent_figure(share))
+}
+
 /// Bits per second with an SI unit: `1.2 Gb/s`.
 pub fn human_bits(n: u64) -> String {
     scaled(n as f64, "b/s")
@@ -252,7 +293,15 @@ fn scaled(v: f64, unit: &str) -> String {
     const PREFIX: [&str; 6] = ["", "k", "M", "G", "T", "P"];
     let mut v = v;
     let mut i = 0;
-    while v >= 1000.0 && i < PREFIX.len() - 1 {
+    // Scale on the value as it will print: 999,950 B rounds to "1000.0 kB" otherwise.
+    let shown = |v: f64, i: usize| {
+        if i == 0 {
+            v.round()
+        } else {
+            (v * 10.0).round() / 10.0
+        }
+    };
+    while shown(v, i) >= 1000.0 && i < PREFIX.len() - 1 {
         v /= 1000.0;
         i += 1;
     }
@@ -272,7 +321,34 @@ mod tests {
         assert_eq!(group(0), "0");
         assert_eq!(group(1234567), "1,234,567");
         assert_eq!(human_bytes(999), "999 B");
+        // A present class never reads 0.0 %, a partial whole never 100.0 %.
+        assert_eq!(pct(0.0), "0.0 %");
+        assert_eq!(pct(0.0004), "<0.1 %");
+        assert_eq!(pct(0.0005), "0.1 %");
+        assert_eq!(pct(0.9996), ">99.9 %");
+        assert_eq!(pct(1.0), "100.0 %");
+        assert_eq!(pct(0.123), "12.3 %");
+        assert_eq!(human_duration(0.147), "0.147 s");
+        assert_eq!(human_duration(3599.6), "3600 s");
+    }
+
+    #[test]
+    fn an_end_on_another_day_shows_its_date() {
+        let start = "2026-11-27T23:59:58Z";
+        assert_eq!(end_after(start, "2026-11-27T23:59:59Z"), "23:59:59");
+        assert_eq!(
+            end_after(start, "2026-11-28T00:00:03Z"),
+            "2026-11-28T00:00:03"
+        );
+        // Malformed strings never panic.
+        assert_eq!(end_after("", "x"), "x");
+        assert_eq!(end_after(start, ""), "");
         assert_eq!(human_bytes(2_875_940), "2.9 MB");
+        // Values that round up to the next unit are printed in it.
+        assert_eq!(human_bytes(999_950), "1.0 MB");
+        assert_eq!(human_bytes(999_949), "999.9 kB");
+        assert_eq!(human_bytes(1_000), "1.0 kB");
+        assert_eq!(human_bytes(999), "999 B");
         assert_eq!(human_bits(1_200_000_000), "1.2 Gb/s");
     }
 }

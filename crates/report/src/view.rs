@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::text::pct;
+
 /// The whole report.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -660,10 +662,6 @@ pub struct Headline {
     pub value: String,
     /// How it reads.
     pub tone: Tone,
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1} %", x * 100.0)
 }
 
 /// Countries (or ASes with `asn`) over every incident's source profile, by estimated
