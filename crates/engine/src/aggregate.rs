@@ -158,17 +158,22 @@ impl<const N: usize> SparseHist<N> {
     #[inline]
     pub fn add(&mut self, key: u16, weight: u64) {
         if let Some(d) = &mut self.dense {
-            d[key as usize % N] += weight;
+            let c = &mut d[key as usize % N];
+            *c = c.saturating_add(weight);
             return;
         }
         match self.sparse.iter().position(|e| e.0 == key) {
-            Some(i) => self.sparse[i].1 += weight,
+            Some(i) => {
+                let c = &mut self.sparse[i].1;
+                *c = c.saturating_add(weight);
+            }
             None => {
                 self.sparse.push((key, weight));
                 if self.sparse.len() > HIST_SPARSE_MAX {
                     let mut d = vec![0u64; N].into_boxed_slice();
                     for (k, w) in self.sparse.drain(..) {
-                        d[k as usize % N] += w;
+                        let c = &mut d[k as usize % N];
+                        *c = c.saturating_add(w);
                     }
                     self.sparse = Vec::new();
                     self.dense = Some(d);
@@ -381,7 +386,7 @@ impl TopSources {
             TopSources::Few { len, keys, counts } => {
                 for i in 0..*len as usize {
                     if keys[i] == key {
-                        counts[i] += weight;
+                        counts[i] = counts[i].saturating_add(weight);
                         return;
                     }
                 }
@@ -476,12 +481,12 @@ impl AppCounters {
                 parent_hash,
                 ..
             } if obs.dport == 53 => {
-                self.dns_queries += n;
+                self.dns_queries = self.dns_queries.saturating_add(n);
                 if matches!(
                     first_label_class,
                     LabelClass::Hex | LabelClass::RandomAlnum | LabelClass::MiraiAlphabet
                 ) {
-                    self.dns_random_queries += n;
+                    self.dns_random_queries = self.dns_random_queries.saturating_add(n);
                     let z = &mut self.dns_random_zone;
                     if z.0 == parent_hash || z.1 == 0 {
                         *z = (parent_hash, z.1 + n);
@@ -491,12 +496,13 @@ impl AppCounters {
                 }
             }
             AppHint::HttpRequest { mirai_ua, .. } => {
-                self.http_requests += n;
-                self.http_mirai_ua += n * mirai_ua as u64;
+                self.http_requests = self.http_requests.saturating_add(n);
+                self.http_mirai_ua = self.http_mirai_ua.saturating_add(n * mirai_ua as u64);
             }
             hint => {
                 if let Some(i) = reflection_answer(obs.sport, hint) {
-                    self.reflection_confirmed[i] += n;
+                    let c = &mut self.reflection_confirmed[i];
+                    *c = c.saturating_add(n);
                 }
             }
         }
@@ -504,8 +510,8 @@ impl AppCounters {
 
     /// Add another bucket's counts (the zone summary merges as Misra–Gries does).
     pub fn merge(&mut self, o: &AppCounters) {
-        self.dns_queries += o.dns_queries;
-        self.dns_random_queries += o.dns_random_queries;
+        self.dns_queries = self.dns_queries.saturating_add(o.dns_queries);
+        self.dns_random_queries = self.dns_random_queries.saturating_add(o.dns_random_queries);
         let (a, b) = (self.dns_random_zone, o.dns_random_zone);
         self.dns_random_zone = if a.0 == b.0 || a.1 == 0 {
             (b.0, a.1 + b.1)
@@ -514,14 +520,14 @@ impl AppCounters {
         } else {
             (a.0, a.1 - b.1)
         };
-        self.http_requests += o.http_requests;
-        self.http_mirai_ua += o.http_mirai_ua;
+        self.http_requests = self.http_requests.saturating_add(o.http_requests);
+        self.http_mirai_ua = self.http_mirai_ua.saturating_add(o.http_mirai_ua);
         for (a, b) in self
             .reflection_confirmed
             .iter_mut()
             .zip(o.reflection_confirmed)
         {
-            *a += b;
+            *a = a.saturating_add(b);
         }
     }
 }
@@ -598,22 +604,24 @@ impl Bucket {
         }
         self.first_ns = self.first_ns.min(obs.ts_ns);
         self.last_ns = self.last_ns.max(obs.ts_ns);
-        self.packets += n;
-        self.bytes += obs.bytes;
-        self.classes[class as usize] += n;
+        self.packets = self.packets.saturating_add(n);
+        self.bytes = self.bytes.saturating_add(obs.bytes);
+        let c = &mut self.classes[class as usize];
+        *c = c.saturating_add(n);
         if obs.fragment != Fragment::None {
-            self.fragments += n;
+            self.fragments = self.fragments.saturating_add(n);
         }
         if obs.encap != Encap::None && obs.inner.proto != 0 {
-            self.encapsulated += n;
+            self.encapsulated = self.encapsulated.saturating_add(n);
         }
         if obs.origin == Origin::Flow {
-            self.flow_packets += n;
+            self.flow_packets = self.flow_packets.saturating_add(n);
         }
         self.sources.insert(src_key);
         self.top_sources.insert(src_key, n);
         self.ttl.add(obs.ttl as u16, n);
-        self.sizes[size_bin(obs.ip_len)] += n;
+        let size = &mut self.sizes[size_bin(obs.ip_len)];
+        *size = size.saturating_add(n);
         if class == Class::Udp {
             self.udp_sports.add(udp_port_bin(obs.sport), n);
         }
@@ -637,16 +645,16 @@ impl Bucket {
             };
             self.last_ns = self.last_ns.max(other.last_ns);
         }
-        self.packets += other.packets;
-        self.bytes += other.bytes;
+        self.packets = self.packets.saturating_add(other.packets);
+        self.bytes = self.bytes.saturating_add(other.bytes);
         for (a, b) in self.classes.iter_mut().zip(other.classes) {
-            *a += b;
+            *a = a.saturating_add(b);
         }
-        self.fragments += other.fragments;
-        self.encapsulated += other.encapsulated;
-        self.flow_packets += other.flow_packets;
+        self.fragments = self.fragments.saturating_add(other.fragments);
+        self.encapsulated = self.encapsulated.saturating_add(other.encapsulated);
+        self.flow_packets = self.flow_packets.saturating_add(other.flow_packets);
         for (a, b) in self.sizes.iter_mut().zip(other.sizes) {
-            *a += b;
+            *a = a.saturating_add(b);
         }
     }
 
@@ -737,7 +745,9 @@ impl Timeline {
         );
         let lo = self.seconds.partition_point(|e| e.0 < s0);
         let hi = self.seconds.partition_point(|e| e.0 < s1);
-        let packets = self.seconds[lo..hi].iter().map(|e| e.1.packets).sum();
+        let packets = self.seconds[lo..hi]
+            .iter()
+            .fold(0u64, |t, e| t.saturating_add(e.1.packets));
         Some((out, packets))
     }
 
@@ -776,7 +786,9 @@ impl Timeline {
 
     /// Total packets.
     pub fn packets(&self) -> u64 {
-        self.seconds.iter().map(|(_, b)| b.packets).sum()
+        self.seconds
+            .iter()
+            .fold(0u64, |t, (_, b)| t.saturating_add(b.packets))
     }
 }
 
@@ -1030,10 +1042,10 @@ impl Aggregator {
         let mut t = self.totals;
         for d in &self.destinations {
             for (_, b) in &d.timeline.seconds {
-                t.packets += b.packets;
-                t.bytes += b.bytes;
+                t.packets = t.packets.saturating_add(b.packets);
+                t.bytes = t.bytes.saturating_add(b.bytes);
                 for (a, c) in t.classes.iter_mut().zip(b.classes) {
-                    *a += c;
+                    *a = a.saturating_add(c);
                 }
             }
         }

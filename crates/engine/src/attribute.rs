@@ -527,12 +527,12 @@ pub fn attribute<G: GeoLookup + ?Sized>(
             located += 1;
             let e = countries.entry(cc).or_default();
             e.0 += 1;
-            e.1 += s.stats.packets;
+            e.1 = e.1.saturating_add(s.stats.packets);
         }
         if let Some((asn, org)) = geo.asn(s.addr) {
             let e = asns.entry(asn).or_insert_with(|| (org.to_owned(), 0, 0));
             e.1 += 1;
-            e.2 += s.stats.packets;
+            e.2 = e.2.saturating_add(s.stats.packets);
         }
     }
     let fpc = if complete {
@@ -814,10 +814,10 @@ fn bogon_test(sources: &[SampledSource]) -> BogonTest {
     for s in sources {
         if let Some(v4) = v4_of(s.addr) {
             n += 1;
-            pk += s.stats.packets;
+            pk = pk.saturating_add(s.stats.packets);
             if is_bogon_v4(v4) {
                 b += 1;
-                bpk += s.stats.packets;
+                bpk = bpk.saturating_add(s.stats.packets);
             }
         }
     }

@@ -111,7 +111,7 @@ pub fn classify(t: &WaveTraffic) -> Vec<VectorShare> {
             return;
         }
         match out.iter_mut().find(|v| v.name == name) {
-            Some(v) => v.packets += packets.round() as u64,
+            Some(v) => v.packets = v.packets.saturating_add(packets.round() as u64),
             None => out.push(VectorShare {
                 name: name.to_string(),
                 share: 0.0,

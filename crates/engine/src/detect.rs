@@ -138,7 +138,7 @@ impl Thresholds {
     pub fn exceeded(&self, b: &SecondCounts) -> bool {
         let over = |limit: Option<f64>, x: u64| limit.is_some_and(|l| x as f64 > l);
         over(self.pps, b.packets)
-            || over(self.bps, b.bytes * 8)
+            || over(self.bps, b.bytes.saturating_mul(8))
             || over(self.flows, b.sources)
             || Class::ALL.iter().any(|c| {
                 self.classes
@@ -407,7 +407,7 @@ impl TargetDetector {
             for (sec, c) in &self.recent {
                 if *sec >= w.hot_start && *sec <= w.hot_end {
                     for i in 0..NC {
-                        counts[i] += c[i];
+                        counts[i] = counts[i].saturating_add(c[i]);
                     }
                 }
             }

@@ -506,7 +506,7 @@ struct SourceSlot {
 
 impl SourceSlot {
     fn combine(&mut self, o: &SourceSlot) {
-        self.packets += o.packets;
+        self.packets = self.packets.saturating_add(o.packets);
         self.a_min = self.a_min.min(o.a_min);
         self.a_max = self.a_max.max(o.a_max);
         self.b_min = self.b_min.min(o.b_min);
@@ -582,7 +582,7 @@ struct VectorEvidence {
 
 impl VectorEvidence {
     fn merge(&mut self, o: &VectorEvidence) {
-        self.packets += o.packets;
+        self.packets = self.packets.saturating_add(o.packets);
         for (a, b) in self.field_hits.iter_mut().zip(&o.field_hits) {
             *a += b;
         }

@@ -108,14 +108,14 @@ fn measure(
         wave.start_ns = wave.start_ns.min(b.first_ns);
         wave.end_ns = wave.end_ns.max(b.last_ns);
         wave.peak_pps = wave.peak_pps.max(b.packets);
-        wave.peak_bps = wave.peak_bps.max(b.bytes * 8);
-        wave.packets += b.packets;
-        wave.bytes += b.bytes;
+        wave.peak_bps = wave.peak_bps.max(b.bytes.saturating_mul(8));
+        wave.packets = wave.packets.saturating_add(b.packets);
+        wave.bytes = wave.bytes.saturating_add(b.bytes);
         for (a, c) in classes.iter_mut().zip(b.classes) {
-            *a += c;
+            *a = a.saturating_add(c);
         }
-        traffic.fragments += b.fragments;
-        flow_packets += b.flow_packets;
+        traffic.fragments = traffic.fragments.saturating_add(b.fragments);
+        flow_packets = flow_packets.saturating_add(b.flow_packets);
         if let Some(a) = &b.app {
             traffic.app.merge(a);
         }
@@ -377,7 +377,7 @@ fn extend_by_metric(
         }
     };
     let from = w.start_second.saturating_sub(60);
-    let before: u64 = (from..w.start_second).map(at).sum();
+    let before: u64 = (from..w.start_second).fold(0u64, |t, s| t.saturating_add(at(s)));
     let base = before as f64 / (w.start_second - from).max(1) as f64;
     let floor = base + (3.0 * base.sqrt()).max(1.0);
     let mut out = w.clone();
@@ -420,7 +420,9 @@ fn prefix_of(addr: IpAddr) -> (u128, u8) {
 fn packets_in(seconds: &[(u64, Bucket)], w: &DetectedWave) -> u64 {
     let lo = seconds.partition_point(|e| e.0 < w.start_second);
     let hi = seconds.partition_point(|e| e.0 <= w.end_second);
-    seconds[lo..hi].iter().map(|e| e.1.packets).sum()
+    seconds[lo..hi]
+        .iter()
+        .fold(0u64, |t, e| t.saturating_add(e.1.packets))
 }
 
 /// Waves closer than the gap belong to one incident.
@@ -477,15 +479,15 @@ fn build(victim: String, tl: &Timeline, waves: &[DetectedWave]) -> Incident {
         let _ = traffic;
         sources.merge(&s);
         top.merge(&t);
-        inc.packets += wave.packets;
-        inc.bytes += wave.bytes;
+        inc.packets = inc.packets.saturating_add(wave.packets);
+        inc.bytes = inc.bytes.saturating_add(wave.bytes);
         for v in &wave.vectors {
             let e = totals.entry(v.name.clone()).or_insert((0, v.source_port));
-            e.0 += v.packets;
+            e.0 = e.0.saturating_add(v.packets);
         }
         inc.waves.push(wave);
     }
-    let sum: u64 = totals.values().map(|e| e.0).sum();
+    let sum: u64 = totals.values().fold(0u64, |t, e| t.saturating_add(e.0));
     inc.vectors = totals
         .into_iter()
         .map(|(name, (packets, port))| VectorShare {

@@ -78,22 +78,22 @@ pub fn summarize(address: IpAddr, tl: &Timeline) -> DestinationSummary {
     let mut ttl = SparseHist::<256>::default();
     let mut udp = SparseHist::<UDP_PORT_BINS>::default();
     for (second, b) in &tl.seconds {
-        s.packets += b.packets;
-        s.bytes += b.bytes;
+        s.packets = s.packets.saturating_add(b.packets);
+        s.bytes = s.bytes.saturating_add(b.bytes);
         if b.packets > s.peak_pps {
             s.peak_pps = b.packets;
             s.peak_pps_second = *second;
         }
-        if b.bytes * 8 > s.peak_bps {
-            s.peak_bps = b.bytes * 8;
+        if b.bytes.saturating_mul(8) > s.peak_bps {
+            s.peak_bps = b.bytes.saturating_mul(8);
             s.peak_bps_second = *second;
         }
         for (a, c) in s.classes.iter_mut().zip(b.classes) {
-            *a += c;
+            *a = a.saturating_add(c);
         }
-        s.fragments += b.fragments;
+        s.fragments = s.fragments.saturating_add(b.fragments);
         for (a, c) in s.sizes.iter_mut().zip(b.sizes) {
-            *a += c;
+            *a = a.saturating_add(c);
         }
         sources.merge(&b.sources);
         top.merge(&b.top_sources.to_summary());

@@ -295,9 +295,9 @@ fn sample_from_log(log: &SourceLog, sp: &Span, inc: &Incident, k: usize) -> Opti
         match sp.place(sec, NS) {
             Some(Place::Span) => {
                 sample.insert_stats(e.hash, e.src, &e.stats);
-                packets += e.stats.packets;
-                bytes += e.stats.bytes;
-                backscatter += e.stats.backscatter_packets;
+                packets = packets.saturating_add(e.stats.packets);
+                bytes = bytes.saturating_add(e.stats.bytes);
+                backscatter = backscatter.saturating_add(e.stats.backscatter_packets);
             }
             Some(Place::Baseline) => known.observe(e.hash),
             None => {}

@@ -912,8 +912,8 @@ pub fn mark_sampled(reports: &mut [IncidentReport], agg: &Aggregator, run: &Flow
         let mut count = |t: &floodtrace_engine::aggregate::Timeline| {
             for (s, b) in &t.seconds {
                 if (from..=to).contains(s) {
-                    packets += b.packets;
-                    flow += b.flow_packets;
+                    packets = packets.saturating_add(b.packets);
+                    flow = flow.saturating_add(b.flow_packets);
                 }
             }
         };

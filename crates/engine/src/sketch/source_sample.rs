@@ -112,8 +112,8 @@ impl SourceStats {
 
     #[inline]
     pub(crate) fn add(&mut self, obs: &Observation) {
-        self.packets += obs.packets;
-        self.bytes += obs.bytes;
+        self.packets = self.packets.saturating_add(obs.packets);
+        self.bytes = self.bytes.saturating_add(obs.bytes);
         if obs.ttl != 0 {
             self.ttl_min = self.ttl_min.min(obs.ttl);
             self.ttl_max = self.ttl_max.max(obs.ttl);
@@ -121,7 +121,7 @@ impl SourceStats {
         let kind = packet_kind(obs);
         self.flags |= kind;
         if kind & BACKSCATTER != 0 {
-            self.backscatter_packets += obs.packets;
+            self.backscatter_packets = self.backscatter_packets.saturating_add(obs.packets);
         }
         if matches!(obs.proto, PROTO_TCP | PROTO_UDP) {
             self.port_bits |= 1u64 << (fmix32(u32::from(obs.dport)) & 63);
@@ -135,12 +135,14 @@ impl SourceStats {
     }
 
     pub(crate) fn merge(&mut self, o: &SourceStats) {
-        self.packets += o.packets;
-        self.bytes += o.bytes;
+        self.packets = self.packets.saturating_add(o.packets);
+        self.bytes = self.bytes.saturating_add(o.bytes);
         self.ttl_min = self.ttl_min.min(o.ttl_min);
         self.ttl_max = self.ttl_max.max(o.ttl_max);
         self.flags |= o.flags;
-        self.backscatter_packets += o.backscatter_packets;
+        self.backscatter_packets = self
+            .backscatter_packets
+            .saturating_add(o.backscatter_packets);
         self.port_bits |= o.port_bits;
         self.syn_min = self.syn_min.min(o.syn_min);
         self.ack_min = self.ack_min.min(o.ack_min);
@@ -354,9 +356,11 @@ impl SourceSample {
     /// Count one observation (a packet or a flow record) towards its source.
     #[inline]
     pub fn observe(&mut self, obs: &Observation) {
-        self.packets += obs.packets;
-        self.bytes += obs.bytes;
-        self.backscatter_packets += obs.packets * u64::from(is_backscatter(obs));
+        self.packets = self.packets.saturating_add(obs.packets);
+        self.bytes = self.bytes.saturating_add(obs.bytes);
+        self.backscatter_packets = self
+            .backscatter_packets
+            .saturating_add(obs.packets * u64::from(is_backscatter(obs)));
         let key = addr_key(obs.src);
         let hash = hash128(key, SEED);
         // Fast path: almost every packet of a many-source flood stops here.
@@ -464,9 +468,11 @@ impl SourceSample {
     /// When the two samples have different `k`.
     pub fn merge(&mut self, other: &SourceSample) {
         assert_eq!(self.k, other.k, "SourceSample::merge: different k");
-        self.packets += other.packets;
-        self.bytes += other.bytes;
-        self.backscatter_packets += other.backscatter_packets;
+        self.packets = self.packets.saturating_add(other.packets);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.backscatter_packets = self
+            .backscatter_packets
+            .saturating_add(other.backscatter_packets);
         self.thr = self.thr.min(other.thr);
         for e in &other.entries {
             if (e.hash, e.key) > self.thr {

@@ -57,7 +57,7 @@ impl<const K: usize> SpaceSaving<K> {
             }
         }
         if hit != usize::MAX {
-            self.counts[hit] += weight;
+            self.counts[hit] = self.counts[hit].saturating_add(weight);
             return;
         }
         if self.len < K {
@@ -71,7 +71,7 @@ impl<const K: usize> SpaceSaving<K> {
         let min = self.min_index();
         let floor = self.counts[min];
         self.keys[min] = key;
-        self.counts[min] = floor + weight;
+        self.counts[min] = floor.saturating_add(weight);
         self.errors[min] = floor;
     }
 
@@ -119,13 +119,13 @@ impl<const K: usize> SpaceSaving<K> {
             match other.entries().find(|o| o.key == e.key) {
                 Some(o) => all.push(TopEntry {
                     key: e.key,
-                    count: e.count + o.count,
-                    error: e.error + o.error,
+                    count: e.count.saturating_add(o.count),
+                    error: e.error.saturating_add(o.error),
                 }),
                 None => all.push(TopEntry {
                     key: e.key,
-                    count: e.count + fb,
-                    error: e.error + fb,
+                    count: e.count.saturating_add(fb),
+                    error: e.error.saturating_add(fb),
                 }),
             }
         }
@@ -133,8 +133,8 @@ impl<const K: usize> SpaceSaving<K> {
             if !self.keys[..self.len].contains(&o.key) {
                 all.push(TopEntry {
                     key: o.key,
-                    count: o.count + fa,
-                    error: o.error + fa,
+                    count: o.count.saturating_add(fa),
+                    error: o.error.saturating_add(fa),
                 });
             }
         }
