@@ -460,6 +460,18 @@ pub(crate) fn rd_u32(b: &[u8], at: usize, be: bool) -> u32 {
 pub const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;
 
 #[cfg(test)]
+mod size_tests {
+    /// Every record is returned by value, once per packet. At 72 bytes (two unpacked odd
+    /// values) one thread ran about 5 % slower than at 64 (BENCH.md, and the commit that
+    /// packed them into `OddHeader`): a field added to `Record` must fit in the padding.
+    #[test]
+    fn record_is_at_most_64_bytes() {
+        let size = std::mem::size_of::<super::Record<'_>>();
+        assert!(size <= 64, "Record is {size} bytes");
+    }
+}
+
+#[cfg(test)]
 mod resync_tests {
     use super::*;
 
