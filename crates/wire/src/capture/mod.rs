@@ -10,10 +10,12 @@
 //! reading from any record boundary. That is how a capture is split into record-aligned
 //! chunks that several threads decode at once.
 
+mod odd;
 mod pcap;
 mod pcapng;
 
-pub use pcap::{pcap_file_header, pcap_record_header, OddHeader, OddValue, PcapState};
+pub use odd::{OddHeader, OddValue};
+pub use pcap::{pcap_file_header, pcap_record_header, PcapState};
 pub use pcapng::{pcapng_block, pcapng_epb, Interface, PcapngState, MAX_BLOCK_BYTES};
 
 use crate::error::{CaptureError, CaptureErrorKind};
