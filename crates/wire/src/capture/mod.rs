@@ -92,7 +92,9 @@ pub struct Record<'a> {
     /// 1-based record number in the capture, as Wireshark numbers frames: pcapng custom
     /// blocks and systemd journal entries take a number too, so numbers can skip.
     pub number: u64,
-    /// Timestamp in nanoseconds since the Unix epoch.
+    /// Timestamp in nanoseconds since the Unix epoch. A pcapng time before the epoch or
+    /// after 2554-07-21T23:34:33.709551615Z is clamped to the nearer of the two, and
+    /// [`Record::odd`] says so.
     pub ts_ns: u64,
     /// Whether `ts_ns` is the record's own time or an inferred one.
     pub time: TimeSource,
@@ -102,10 +104,11 @@ pub struct Record<'a> {
     pub wire_len: u32,
     /// The captured bytes.
     pub data: &'a [u8],
-    /// Odd header values the record was read despite (classic pcap: a captured length
-    /// above the original length, a timestamp fraction of a second or more), because the
-    /// framing after it is intact; [`Record::odd_values`] lists them. Not errors: the
-    /// packet is counted like any other, and callers may warn about them.
+    /// Odd header values the record was read despite, because its framing is intact: a
+    /// captured length above the original length (classic pcap and pcapng), a timestamp
+    /// fraction of a second or more (classic pcap), a time outside what `ts_ns` holds
+    /// (pcapng, clamped); [`Record::odd_values`] lists them. Not errors: the packet is
+    /// counted like any other, and callers may warn about them.
     pub odd: Option<OddHeader>,
 }
 
@@ -410,8 +413,8 @@ pub(crate) enum Step<'a> {
         link_type: u16,
         wire_len: u32,
         data: &'a [u8],
-        /// Odd classic pcap header values the record is read despite, because the framing
-        /// after it is intact (see [`Record::odd`]).
+        /// Odd header values the record is read despite, because its framing is intact (see
+        /// [`Record::odd`]).
         odd: Option<OddHeader>,
     },
     /// A block that carries no packet (headers, statistics, unknown types).

@@ -1,8 +1,8 @@
 //! Classic libpcap files: a 24-byte file header, then 16-byte record headers each
 //! followed by the captured bytes. Both byte orders, micro- and nanosecond magic.
 
-use super::odd::{OddHeader, OddKinds, OddValue};
-use super::{rd_u32, Place, Step, TimeSource, MAX_RECORD_BYTES};
+use super::odd::{OddHeader, OddValue};
+use super::{rd_u32, CaptureFormat, Place, Step, TimeSource, MAX_RECORD_BYTES};
 use crate::error::{CaptureError, CaptureErrorKind};
 
 pub(crate) const MAGIC_USEC: u32 = 0xa1b2_c3d4;
@@ -187,18 +187,11 @@ impl Fields {
     /// The odd values of this header, packed; `None` when there are none.
     #[cold]
     fn odd_header(&self) -> Option<OddHeader> {
-        let kinds = match (self.odd_len().is_some(), self.odd_frac().is_some()) {
-            (true, true) => OddKinds::Both,
-            (true, false) => OddKinds::Length,
-            (false, true) => OddKinds::Fraction,
-            (false, false) => return None,
-        };
-        Some(OddHeader {
-            kinds,
-            nanos: self.nanos,
-            origlen: self.wire_len,
-            fraction: self.frac as u32,
-        })
+        OddHeader::pcap(
+            self.odd_len().is_some().then_some(self.wire_len),
+            self.odd_frac().is_some().then_some(self.frac as u32),
+            self.nanos,
+        )
     }
 
     /// A writer never stores more than the packet had.
@@ -206,6 +199,7 @@ impl Fields {
         (self.caplen > self.wire_len).then_some(OddValue::CaplenExceedsLen {
             caplen: self.caplen,
             origlen: self.wire_len,
+            format: CaptureFormat::Pcap,
         })
     }
 
@@ -225,6 +219,8 @@ fn odd_fatal(odd: OddValue) -> Step<'static> {
     let value = match odd {
         OddValue::CaplenExceedsLen { caplen, .. } => u64::from(caplen),
         OddValue::TsFraction { fraction, .. } => u64::from(fraction),
+        // Classic pcap times always fit.
+        OddValue::TimeOutOfRange { second } => second.unsigned_abs(),
     };
     Step::Fatal {
         kind: CaptureErrorKind::BadField {
@@ -379,7 +375,8 @@ mod odd_tests {
                 [
                     Some(OddValue::CaplenExceedsLen {
                         caplen: 60,
-                        origlen: orig
+                        origlen: orig,
+                        format: CaptureFormat::Pcap,
                     }),
                     None
                 ]
