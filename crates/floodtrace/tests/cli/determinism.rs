@@ -269,6 +269,23 @@ fn warnings(doc: &Value) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
+/// IP lengths beyond the frame (`ip.length_exceeds_frame`) in a classic pcap cut into
+/// about a hundred 4 KiB chunks: counted, capped and named by their first record alike on
+/// every thread count, chunk size (slots guessed by several threads included) and stdin.
+#[test]
+fn ip_length_warnings_are_deterministic() {
+    let tmp = TempDir::new("determinism-ip-lengths");
+    let liars = crate::lengths::liar_capture(3000);
+    let file = tmp.write("liars.pcap", &liars.bytes);
+    let doc = identical_everywhere("ip lengths", &file, &liars.bytes);
+    assert_eq!(
+        warnings(&doc),
+        [("ip.length_exceeds_frame".into(), 3300, 2)]
+    );
+    assert_eq!(doc["destinations"][0]["address"], "10.23.0.1");
+    assert_eq!(doc["destinations"][0]["bytes"], 3000 * 42);
+}
+
 /// pcapng packet blocks with an original length below the captured one
 /// (`pcapng.caplen_exceeds_len`) and times out of range (`pcapng.time_out_of_range`),
 /// spread over many chunks: the same document on every thread count, chunk size and stdin.
