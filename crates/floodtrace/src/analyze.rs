@@ -13,6 +13,7 @@ use std::sync::mpsc;
 
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_wire::capture::{CaptureFormat, ReaderState, Record, RecordReader, TimeSource};
+use floodtrace_wire::observe::flag;
 use floodtrace_wire::{
     observe_frame_into, CaptureError, CaptureErrorKind, DecodeError, Observation, PeekMode,
 };
@@ -30,6 +31,9 @@ pub const SPB_TIME_INFERRED: &str = "pcapng.spb_time_inferred";
 /// Reason of the warning about packets of pcapng Simple Packet Blocks before any timestamped
 /// packet of their section, left at time 0 ([`TimeSource::Missing`]).
 pub const SPB_NO_TIME: &str = "pcapng.spb_no_time";
+/// Reason of the warning about IP packets that declare a length beyond what their frame
+/// carried ([`flag::IP_LENGTH_MISMATCH`]): counted with the bytes the frame carried.
+pub const IP_LENGTH_EXCEEDS_FRAME: &str = "ip.length_exceeds_frame";
 
 /// Problems of one reason within one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +160,33 @@ impl Counts {
                 rec.number, rec.offset
             )
         });
+    }
+
+    /// Warn that the IP packet `obs` of `rec` declared a length beyond what its frame
+    /// carried after the link-layer headers, and was counted with what the frame carried
+    /// ([`flag::IP_LENGTH_MISMATCH`]): a packet-level warning, not damage.
+    #[cold]
+    pub fn ip_length_exceeds_frame(&mut self, rec: &Record<'_>, obs: &Observation) {
+        let (offset, number) = (rec.offset, rec.number);
+        self.note(
+            "packet",
+            IP_LENGTH_EXCEEDS_FRAME,
+            offset,
+            number,
+            false,
+            || {
+                let field = if obs.dst.is_ipv4() {
+                    "IPv4 total length"
+                } else {
+                    "IPv6 payload length + 40"
+                };
+                format!(
+                    "record {number} at offset {offset:#x}: {field} {} exceeds the {} bytes its \
+                 {}-byte frame carried after the link-layer header; counted as {} IP bytes",
+                    obs.ip_len, obs.bytes, rec.wire_len, obs.bytes
+                )
+            },
+        );
     }
 
     /// Warn about the odd header values a record was read despite ([`Record::odd`]): a
@@ -311,6 +342,9 @@ impl ChunkWork {
                 ) {
                     Ok(None) => {
                         self.counts.ip_records += 1;
+                        if self.obs.flags & flag::IP_LENGTH_MISMATCH != 0 {
+                            self.counts.ip_length_exceeds_frame(rec, &self.obs);
+                        }
                         self.agg.add(&self.obs);
                     }
                     Ok(Some(_)) => self.counts.non_ip += 1,

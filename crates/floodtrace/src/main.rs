@@ -244,6 +244,11 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                      section) ({}), first: {}",
                     e.count, e.reason, e.message
                 ),
+                ("packet", _) if e.reason == analyze::IP_LENGTH_EXCEEDS_FRAME => eprintln!(
+                    "floodtrace: {path}: warning: {} packet(s) declare an IP length beyond \
+                     their frame, counted with the bytes the frame carried ({}), first: {}",
+                    e.count, e.reason, e.message
+                ),
                 ("packet", _) if e.reason == analyze::SPB_NO_TIME => eprintln!(
                     "floodtrace: {path}: warning: {} packet(s) have no time (simple packet \
                      blocks before any timestamped packet of their section: dated \

@@ -24,6 +24,8 @@ mod html;
 mod impact;
 #[path = "cli/inputs.rs"]
 mod inputs;
+#[path = "cli/lengths.rs"]
+mod lengths;
 #[path = "cli/mitigate.rs"]
 mod mitigate;
 #[path = "cli/pcapng.rs"]

@@ -83,7 +83,10 @@ pub mod flag {
     pub const IPV6_EXT: u16 = 1 << 2;
     /// IPv4 Don't Fragment bit.
     pub const DONT_FRAGMENT: u16 = 1 << 3;
-    /// The IP total length disagrees with what the frame could hold (beyond a snaplen cut).
+    /// The declared IP length (IPv4 total length, IPv6 payload length + 40) exceeds what
+    /// the frame carried after its link-layer headers: its original length, whatever a
+    /// snaplen cut off, minus the bytes before the IP header. [`super::Observation::bytes`]
+    /// is then what the frame carried; [`super::Observation::ip_len`] stays as declared.
     pub const IP_LENGTH_MISMATCH: u16 = 1 << 4;
     /// The packet was found inside a GRE tunnel's outer packet (see [`super::Encap`]).
     pub const ENCAPSULATED: u16 = 1 << 5;
@@ -132,13 +135,14 @@ pub struct Observation {
     pub tcp_options: TcpOptions,
     /// Bytes of L4 payload (from the IP length, not the capture length).
     pub payload_len: u16,
-    /// IP length: IPv4 total length, IPv6 payload length + 40.
+    /// IP length as declared: IPv4 total length, IPv6 payload length + 40.
     pub ip_len: u32,
     /// Frame length on the wire.
     pub wire_len: u32,
     /// Packets this observation stands for (1 for a packet; × sampling for flows).
     pub packets: u64,
-    /// IP bytes this observation stands for.
+    /// IP bytes this observation stands for: for a packet, `ip_len`, but never more than
+    /// its frame carried after the link-layer headers ([`flag::IP_LENGTH_MISMATCH`]).
     pub bytes: u64,
     /// Encapsulation.
     pub encap: Encap,
@@ -287,19 +291,25 @@ pub(crate) fn observe_network_into(
     peek: peek::PeekMode,
     obs: &mut Observation,
 ) -> Result<Option<u16>, DecodeError> {
-    let l4 = match net.payload {
-        link::Payload::Ipv4(at) => ip::observe_ipv4_into(data, at, ts_ns, obs)?,
+    let (ip_at, l4) = match net.payload {
+        link::Payload::Ipv4(at) => (at, ip::observe_ipv4_into(data, at, ts_ns, obs)?),
         link::Payload::Ipv6(at) => {
             let (o, l4) = ip::observe_ipv6(data, at, ts_ns)?;
             *obs = o;
-            l4
+            (at, l4)
         }
         link::Payload::Other(ethertype) => return Ok(Some(ethertype)),
     };
     obs.wire_len = wire_len;
     obs.flags |= net.flags;
-    if obs.ip_len > wire_len {
+    // The frame on the wire (not the captured part: a snaplen cut does not matter) bounds
+    // the IP packet it carried after its link-layer headers. A longer declared length is
+    // forged or damaged; counting it would let a flood of 60-byte frames that claim 65,535
+    // bytes each overstate its volume a thousandfold.
+    let carried = (wire_len as usize).max(data.len()).saturating_sub(ip_at);
+    if obs.ip_len as usize > carried {
         obs.flags |= flag::IP_LENGTH_MISMATCH;
+        obs.bytes = carried as u64;
     }
     if obs.fragment != Fragment::Later {
         transport::observe_l4(data, l4, obs, true, peek);
@@ -395,6 +405,101 @@ mod tests {
             }
         }
         out
+    }
+
+    /// An Ethernet frame (VLAN-tagged when `vlan`) carrying IPv4/UDP that declares
+    /// `total` bytes; `udp` bytes of UDP follow the IP header.
+    fn ipv4_udp(vlan: bool, total: u16, udp: usize) -> Vec<u8> {
+        let mut f = vec![
+            0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+        ];
+        if vlan {
+            f.extend_from_slice(&[0x81, 0x00, 0x00, 0x64]);
+        }
+        f.extend_from_slice(&[0x08, 0x00]);
+        let [hi, lo] = total.to_be_bytes();
+        f.extend_from_slice(&[0x45, 0, hi, lo, 0, 1, 0, 0, 64, 17, 0, 0]);
+        f.extend_from_slice(&[198, 51, 100, 1, 10, 23, 0, 1]);
+        f.extend_from_slice(&[0, 53, 0x04, 0xd2, 0, 18, 0, 0]);
+        f.resize(f.len() + udp.saturating_sub(8), b'q');
+        f
+    }
+
+    fn ip(obs: Result<Frame, DecodeError>) -> Observation {
+        match obs {
+            Ok(Frame::Ip(o)) => o,
+            other => panic!("not an IP packet: {other:?}"),
+        }
+    }
+
+    /// d2_iplen_gt_wire.pcap of the review: a 56-byte frame declaring a total length of
+    /// 65,535 counted 65,535 IP bytes, so 1,000 of them in a second made a 524 Mb/s peak
+    /// (capinfos: 448 kb/s on the wire). IP bytes are what the frame carried after its
+    /// link-layer headers; the declared length stays in `ip_len`, and the packet is flagged.
+    #[test]
+    fn ip_bytes_never_exceed_what_the_frame_carried() {
+        let liar = ipv4_udp(false, 65535, 22);
+        assert_eq!(liar.len(), 56);
+        let o = ip(observe_frame(1, &liar, 0, 56));
+        assert_eq!((o.ip_len, o.bytes, o.wire_len), (65535, 42, 56));
+        assert_ne!(o.flags & flag::IP_LENGTH_MISMATCH, 0);
+        // Behind a VLAN tag: four more link-layer bytes before the IP header.
+        let tagged = ipv4_udp(true, 65535, 22);
+        let o = ip(observe_frame(1, &tagged, 0, tagged.len() as u32));
+        assert_eq!((o.ip_len, o.bytes), (65535, 42));
+        // Cut by a snaplen after the UDP header: the original length allows 1,500 bytes,
+        // and they count; with an original length no longer than the cut they do not.
+        let full = ipv4_udp(false, 1500, 1480);
+        let o = ip(observe_frame(1, &full[..42], 0, 1514));
+        assert_eq!((o.ip_len, o.bytes), (1500, 1500));
+        assert_eq!(o.flags & flag::IP_LENGTH_MISMATCH, 0);
+        let o = ip(observe_frame(1, &full[..42], 0, 42));
+        assert_eq!((o.ip_len, o.bytes), (1500, 28));
+        assert_ne!(o.flags & flag::IP_LENGTH_MISMATCH, 0);
+        // A declared length that fits exactly, and one padded to Ethernet's minimum.
+        for (total, udp, frame_len) in [(42u16, 22, 56), (28, 8, 60)] {
+            let mut f = ipv4_udp(false, total, udp);
+            f.resize(frame_len, 0);
+            let o = ip(observe_frame(1, &f, 0, frame_len as u32));
+            assert_eq!((o.ip_len, o.bytes), (u32::from(total), u64::from(total)));
+            assert_eq!(o.flags & flag::IP_LENGTH_MISMATCH, 0, "total {total}");
+        }
+        // An original length below what was captured: the captured bytes were on the wire.
+        let o = ip(observe_frame(1, &liar, 0, 20));
+        assert_eq!((o.ip_len, o.bytes), (65535, 42));
+    }
+
+    /// IPv6: the payload length + 40 is capped the same way (raw IPv6, no link header).
+    #[test]
+    fn ipv6_bytes_never_exceed_what_the_frame_carried() {
+        let mut p = vec![0x60, 0, 0, 0, 0x03, 0xe8, 17, 64];
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        p.extend_from_slice(&[0, 53, 0x04, 0xd2, 0x03, 0xe8, 0, 0]);
+        let o = ip(observe_frame(crate::link::linktype::IPV6, &p, 0, 48));
+        assert_eq!((o.ip_len, o.bytes), (1040, 48));
+        assert_ne!(o.flags & flag::IP_LENGTH_MISMATCH, 0);
+        let o = ip(observe_frame(crate::link::linktype::IPV6, &p, 0, 1040));
+        assert_eq!((o.ip_len, o.bytes), (1040, 1040));
+        assert_eq!(o.flags & flag::IP_LENGTH_MISMATCH, 0);
+    }
+
+    /// GRE: only the outer packet is counted. An inner packet that declares more than the
+    /// outer one holds changes nothing; an outer one that does is capped like any other.
+    #[test]
+    fn gre_is_counted_by_its_outer_length() {
+        let mut p = vec![
+            0x45, 0, 0, 52, 0, 1, 0, 0, 64, 47, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2, // outer
+            0, 0, 0x08, 0x00, // GRE, IPv4
+            0x45, 0, 0xff, 0xff, 0, 2, 0, 0, 63, 17, 0, 0, 198, 51, 100, 1, 192, 0, 2, 2, 0x82,
+            0x35, 0xad, 0x9c, 0, 8, 0, 0, // UDP
+        ];
+        let o = ip(observe_frame(228, &p, 0, 52));
+        assert_eq!((o.ip_len, o.bytes, o.encap), (52, 52, Encap::GreIp));
+        assert_eq!(o.flags & flag::IP_LENGTH_MISMATCH, 0);
+        p[2..4].copy_from_slice(&9000u16.to_be_bytes());
+        let o = ip(observe_frame(228, &p, 0, 52));
+        assert_eq!((o.ip_len, o.bytes), (9000, 52));
     }
 
     /// Cut every frame at every length: the decoder either says which header is truncated

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use floodtrace_wire::capture::{pcap_file_header, pcap_record_header};
 use serde_json::Value;
 
-use crate::support::{analyze_json, data_file, simulate, TempDir};
+use crate::support::{analyze_json, data_file, simulate, without_paths, TempDir};
 
 const SYNFLOOD: &str = "pcap/ddos/stopddos_pkt.TCP.synflood.spoofed.pcap";
 const BACNET: &str = "pcap/ddos/stopddos_amp.UDP.bacnet.IOT.37810.pcapng";
@@ -189,4 +189,146 @@ fn chunk_guesses_fooled_by_records_inside_packets_are_caught() {
             );
         }
     }
+}
+
+/// Runs `file` (whose bytes are `bytes`) with 1 to 4 threads (and 2 threads walking
+/// serially) at the default chunk size and at two small ones, and on standard input: one
+/// document per chunk size, and the same figures at every chunk size (only Space-Saving
+/// source lists may differ). Returns the document at the default chunk size.
+fn identical_everywhere(label: &str, file: &std::path::Path, bytes: &[u8]) -> Value {
+    let mut docs = Vec::new();
+    for chunk in [None, Some("4096"), Some("5000")] {
+        let mut first: Option<Vec<u8>> = None;
+        for threads in [
+            &["1"][..],
+            &["2"],
+            &["3"],
+            &["4"],
+            &["2", "--no-speculative-walk"],
+        ] {
+            let mut extra = vec!["--threads"];
+            extra.extend_from_slice(threads);
+            extra.extend(chunk.iter().flat_map(|c| ["--chunk-bytes", c]));
+            let run = analyze_json(&extra, &[file]);
+            run.expect_code(0);
+            match &first {
+                None => first = Some(run.stdout),
+                Some(out) => assert!(
+                    *out == run.stdout,
+                    "{label}: `{}` differs from one thread",
+                    extra.join(" ")
+                ),
+            }
+        }
+        let out = first.expect("ran");
+        let mut args = vec![
+            "analyze",
+            "--format",
+            "json",
+            "--no-progress",
+            "--threads",
+            "3",
+        ];
+        args.extend(chunk.iter().flat_map(|c| ["--chunk-bytes", c]));
+        args.push("-");
+        let piped = crate::support::run_with_stdin(&args, Some(bytes));
+        piped.expect_code(0);
+        let doc: Value = serde_json::from_slice(&out).expect("JSON");
+        assert_eq!(
+            without_paths(piped.json()),
+            without_paths(doc.clone()),
+            "{label}: standard input differs from the file (chunks {chunk:?})"
+        );
+        docs.push(doc);
+    }
+    for doc in &docs[1..] {
+        assert_eq!(
+            without_top_sources(doc.clone()),
+            without_top_sources(docs[0].clone()),
+            "{label}: chunk sizes disagree beyond top_sources"
+        );
+    }
+    docs.swap_remove(0)
+}
+
+/// (reason, count, record) of each of an input's errors.
+fn warnings(doc: &Value) -> Vec<(String, u64, u64)> {
+    doc["inputs"][0]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            assert_eq!(e["kind"], "packet", "{e}");
+            let n = |k: &str| e[k].as_u64().expect("integer");
+            (
+                e["reason"].as_str().unwrap().to_string(),
+                n("count"),
+                n("record"),
+            )
+        })
+        .collect()
+}
+
+/// IP lengths beyond the frame (`ip.length_exceeds_frame`) in a classic pcap cut into
+/// about a hundred 4 KiB chunks: counted, capped and named by their first record alike on
+/// every thread count, chunk size (slots guessed by several threads included) and stdin.
+#[test]
+fn ip_length_warnings_are_deterministic() {
+    let tmp = TempDir::new("determinism-ip-lengths");
+    let liars = crate::lengths::liar_capture(3000);
+    let file = tmp.write("liars.pcap", &liars.bytes);
+    let doc = identical_everywhere("ip lengths", &file, &liars.bytes);
+    assert_eq!(
+        warnings(&doc),
+        [("ip.length_exceeds_frame".into(), 3300, 2)]
+    );
+    assert_eq!(doc["destinations"][0]["address"], "10.23.0.1");
+    assert_eq!(doc["destinations"][0]["bytes"], 3000 * 42);
+}
+
+/// pcapng packet blocks with an original length below the captured one
+/// (`pcapng.caplen_exceeds_len`) and times out of range (`pcapng.time_out_of_range`),
+/// spread over many chunks: the same document on every thread count, chunk size and stdin.
+#[test]
+fn pcapng_odd_value_warnings_are_deterministic() {
+    use crate::pcapng::{epb_on, epb_orig, idb_ethernet, idb_with, shb, udp_frame};
+    const T_US: u64 = 1_700_000_000_000_000;
+    let mut bytes = shb();
+    bytes.extend(idb_ethernet()); // 0: µs
+    bytes.extend(idb_with(6, -2_000_000_000)); // 1: before 1970
+    bytes.extend(idb_with(0, 0)); // 2: seconds
+    let (mut short, mut out_of_range) = (0, 0);
+    let (mut first_short, mut first_out) = (0, 0);
+    for i in 0..1500u64 {
+        let frame = udp_frame((i % 5) as u8 + 1);
+        let block = if i % 11 == 5 {
+            out_of_range += 1;
+            epb_on(1, T_US + i * 1000, &frame)
+        } else if i % 13 == 6 {
+            out_of_range += 1;
+            epb_on(2, (1 << 40) + i, &frame)
+        } else if i % 7 == 3 {
+            short += 1;
+            epb_orig(0, T_US + i * 1000, &frame, 60)
+        } else {
+            epb_on(0, T_US + i * 1000, &frame)
+        };
+        if first_short == 0 && short == 1 {
+            first_short = i + 1;
+        }
+        if first_out == 0 && out_of_range == 1 {
+            first_out = i + 1;
+        }
+        bytes.extend(block);
+    }
+    let tmp = TempDir::new("determinism-pcapng-odd");
+    let file = tmp.write("odd.pcapng", &bytes);
+    let doc = identical_everywhere("pcapng odd values", &file, &bytes);
+    assert_eq!(
+        warnings(&doc),
+        [
+            ("pcapng.caplen_exceeds_len".into(), short, first_short),
+            ("pcapng.time_out_of_range".into(), out_of_range, first_out),
+        ]
+    );
 }

@@ -341,3 +341,121 @@ fn bogus_block_length_on_stdin_is_refused_without_reading_on() {
     assert_eq!((u64_at(e, "offset"), u64_at(e, "record")), (0x30, 1));
     assert_eq!(e["message"], message);
 }
+
+/// Ethernet interface, no snaplen, with `if_tsresol` and `if_tsoffset` (seconds).
+pub fn idb_with(tsresol: u8, tsoffset: i64) -> Vec<u8> {
+    let mut body = vec![1, 0, 0, 0, 0, 0, 0, 0];
+    body.extend_from_slice(&[9, 0, 1, 0, tsresol, 0, 0, 0]);
+    body.extend_from_slice(&[14, 0, 8, 0]);
+    body.extend_from_slice(&tsoffset.to_le_bytes());
+    body.extend_from_slice(&[0; 4]);
+    block(1, &body)
+}
+
+/// An enhanced packet block on interface `if_id` at `units` that stores all of `frame`
+/// but gives `origlen` as its original length.
+pub fn epb_orig(if_id: u32, units: u64, frame: &[u8], origlen: u32) -> Vec<u8> {
+    let mut b = epb_on(if_id, units, frame);
+    b[24..28].copy_from_slice(&origlen.to_le_bytes());
+    b
+}
+
+/// Packet block values no writer should produce are counted as classic pcap's are, with a
+/// packet-level warning naming the first record: an original length below the captured
+/// one (ng_origsmall.pcapng of the review, counted silently with the captured length),
+/// and a time before 1970 or after 2554 (ng_neg.pcapng, a negative `if_tsoffset`, dated
+/// 1970-01-01 silently, and ng_sec.pcapng, 2^40 s at `if_tsresol` 0, dated 2554 and
+/// stretching the span silently; tshark dates them 1960-06-29 and in the year 36812).
+#[test]
+fn odd_packet_block_values_are_counted_with_a_warning() {
+    let tmp = TempDir::new("pcapng-odd");
+    let mut bytes = shb();
+    bytes.extend(idb_ethernet()); // 0: µs
+    bytes.extend(idb_with(6, -2_000_000_000)); // 1: µs, 2e9 s before
+    bytes.extend(idb_with(0, 0)); // 2: seconds
+    let frame = udp_frame(1);
+    let mut offsets = Vec::new();
+    let mut add = |b: Vec<u8>| {
+        offsets.push(bytes.len() as u64);
+        bytes.extend(b);
+    };
+    add(epb(T_US, &frame));
+    add(epb_orig(0, T_US + 1_000_000, &frame, 20));
+    add(epb_on(1, T_US + 1, &frame));
+    add(epb_on(2, 1 << 40, &frame));
+    add(epb_orig(0, T_US + 2_000_000, &frame, 0));
+    add(epb_on(2, T_US / 1_000_000 + 3, &frame));
+    let file = tmp.write("odd.pcapng", &bytes);
+    let r = analyze_json(&[], &[&file]);
+    r.expect_code(0);
+    let doc = r.json();
+    let input = &doc["inputs"][0];
+    assert_eq!(input["complete"], true, "{input}");
+    assert_eq!(u64_at(input, "packets"), 6);
+    // The larger of the two lengths counts on the wire, as in a classic pcap.
+    assert_eq!(u64_at(input, "bytes"), 6 * frame.len() as u64);
+    let len_message = format!(
+        "record 2 at offset {:#x}: captured length {} exceeds the original length 20; \
+         counted as {} bytes on the wire",
+        offsets[1],
+        frame.len(),
+        frame.len()
+    );
+    let time_message = format!(
+        "record 3 at offset {:#x}: timestamp -300000000 s (Unix time, whole seconds) is \
+         before 1970-01-01T00:00:00Z, the earliest time floodtrace holds; dated \
+         1970-01-01T00:00:00Z",
+        offsets[2]
+    );
+    let errors = input["errors"].as_array().expect("errors");
+    let got: Vec<_> = errors
+        .iter()
+        .map(|e| {
+            assert_eq!(
+                (e["kind"].as_str(), e["fatal"].as_bool()),
+                (Some("packet"), Some(false))
+            );
+            (
+                e["reason"].as_str().unwrap(),
+                u64_at(e, "count"),
+                u64_at(e, "record"),
+                u64_at(e, "offset"),
+                e["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "pcapng.caplen_exceeds_len",
+                2,
+                2,
+                offsets[1],
+                len_message.as_str()
+            ),
+            (
+                "pcapng.time_out_of_range",
+                2,
+                3,
+                offsets[2],
+                time_message.as_str()
+            ),
+        ]
+    );
+    for (reason, message) in [
+        ("pcapng.caplen_exceeds_len", &len_message),
+        ("pcapng.time_out_of_range", &time_message),
+    ] {
+        let line = format!(
+            "floodtrace: {}: 2 record(s) read despite an odd header value ({reason}), \
+             first: {message}",
+            file.display()
+        );
+        assert!(r.stderr.contains(&line), "stderr: {}", r.stderr);
+    }
+    assert!(!r.stderr.contains("partial"), "stderr: {}", r.stderr);
+    // Clamped to the ends of what floodtrace holds, as before, but no longer silently.
+    assert_eq!(u64_at(&doc["totals"], "start_ns"), 0);
+    assert_eq!(u64_at(&doc["totals"], "end_ns"), u64::MAX);
+}

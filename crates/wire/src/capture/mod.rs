@@ -10,10 +10,12 @@
 //! reading from any record boundary. That is how a capture is split into record-aligned
 //! chunks that several threads decode at once.
 
+mod odd;
 mod pcap;
 mod pcapng;
 
-pub use pcap::{pcap_file_header, pcap_record_header, OddHeader, OddValue, PcapState};
+pub use odd::{OddHeader, OddValue};
+pub use pcap::{pcap_file_header, pcap_record_header, PcapState};
 pub use pcapng::{pcapng_block, pcapng_epb, Interface, PcapngState, MAX_BLOCK_BYTES};
 
 use crate::error::{CaptureError, CaptureErrorKind};
@@ -90,7 +92,9 @@ pub struct Record<'a> {
     /// 1-based record number in the capture, as Wireshark numbers frames: pcapng custom
     /// blocks and systemd journal entries take a number too, so numbers can skip.
     pub number: u64,
-    /// Timestamp in nanoseconds since the Unix epoch.
+    /// Timestamp in nanoseconds since the Unix epoch. A pcapng time before the epoch or
+    /// after 2554-07-21T23:34:33.709551615Z is clamped to the nearer of the two, and
+    /// [`Record::odd`] says so.
     pub ts_ns: u64,
     /// Whether `ts_ns` is the record's own time or an inferred one.
     pub time: TimeSource,
@@ -100,10 +104,11 @@ pub struct Record<'a> {
     pub wire_len: u32,
     /// The captured bytes.
     pub data: &'a [u8],
-    /// Odd header values the record was read despite (classic pcap: a captured length
-    /// above the original length, a timestamp fraction of a second or more), because the
-    /// framing after it is intact; [`Record::odd_values`] lists them. Not errors: the
-    /// packet is counted like any other, and callers may warn about them.
+    /// Odd header values the record was read despite, because its framing is intact: a
+    /// captured length above the original length (classic pcap and pcapng), a timestamp
+    /// fraction of a second or more (classic pcap), a time outside what `ts_ns` holds
+    /// (pcapng, clamped); [`Record::odd_values`] lists them. Not errors: the packet is
+    /// counted like any other, and callers may warn about them.
     pub odd: Option<OddHeader>,
 }
 
@@ -408,8 +413,8 @@ pub(crate) enum Step<'a> {
         link_type: u16,
         wire_len: u32,
         data: &'a [u8],
-        /// Odd classic pcap header values the record is read despite, because the framing
-        /// after it is intact (see [`Record::odd`]).
+        /// Odd header values the record is read despite, because its framing is intact (see
+        /// [`Record::odd`]).
         odd: Option<OddHeader>,
     },
     /// A block that carries no packet (headers, statistics, unknown types).
@@ -458,6 +463,18 @@ pub(crate) fn rd_u32(b: &[u8], at: usize, be: bool) -> u32 {
 /// Largest record a reader accepts whatever the file's snaplen claims: far above any real
 /// link MTU, small enough that a corrupt length is caught instead of swallowing the file.
 pub const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;
+
+#[cfg(test)]
+mod size_tests {
+    /// Every record is returned by value, once per packet. At 72 bytes (two unpacked odd
+    /// values) one thread ran about 5 % slower than at 64 (BENCH.md, and the commit that
+    /// packed them into `OddHeader`): a field added to `Record` must fit in the padding.
+    #[test]
+    fn record_is_at_most_64_bytes() {
+        let size = std::mem::size_of::<super::Record<'_>>();
+        assert!(size <= 64, "Record is {size} bytes");
+    }
+}
 
 #[cfg(test)]
 mod resync_tests {

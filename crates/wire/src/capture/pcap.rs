@@ -1,7 +1,8 @@
 //! Classic libpcap files: a 24-byte file header, then 16-byte record headers each
 //! followed by the captured bytes. Both byte orders, micro- and nanosecond magic.
 
-use super::{rd_u32, Place, Step, TimeSource, MAX_RECORD_BYTES};
+use super::odd::{OddHeader, OddValue};
+use super::{rd_u32, CaptureFormat, Place, Step, TimeSource, MAX_RECORD_BYTES};
 use crate::error::{CaptureError, CaptureErrorKind};
 
 pub(crate) const MAGIC_USEC: u32 = 0xa1b2_c3d4;
@@ -92,100 +93,6 @@ pub(crate) fn read_header(buf: &[u8]) -> Result<(PcapState, usize), CaptureError
         },
         FILE_HEADER_LEN,
     ))
-}
-
-/// A record header value no writer should produce, read anyway because the framing after
-/// the record is intact (see [`next_record`]). Carried by [`super::Record::odd`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OddValue {
-    /// The captured length exceeds the original length (an original length of 0
-    /// included). The record's wire length is taken as the captured length, as the pcapng
-    /// reader does.
-    CaplenExceedsLen {
-        /// Captured length.
-        caplen: u32,
-        /// Original length.
-        origlen: u32,
-    },
-    /// The timestamp fraction is a second or more. It is added to the seconds as given,
-    /// as tshark does.
-    TsFraction {
-        /// The fraction.
-        fraction: u32,
-        /// Nanoseconds (else microseconds).
-        nanos: bool,
-    },
-}
-
-impl OddValue {
-    /// Every [`OddValue::reason`].
-    pub const REASONS: [&'static str; 2] = ["pcap.caplen_exceeds_len", "pcap.ts_fraction"];
-
-    /// A short, stable key for counters (the same as the fatal error's when the framing
-    /// after the record is not intact).
-    pub const fn reason(&self) -> &'static str {
-        match self {
-            OddValue::CaplenExceedsLen { .. } => Self::REASONS[0],
-            OddValue::TsFraction { .. } => Self::REASONS[1],
-        }
-    }
-}
-
-impl core::fmt::Display for OddValue {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            OddValue::CaplenExceedsLen { caplen, origlen } => write!(
-                f,
-                "captured length {caplen} exceeds the original length {origlen}; counted \
-                 as {caplen} bytes on the wire"
-            ),
-            OddValue::TsFraction { fraction, nanos } => write!(
-                f,
-                "timestamp fraction {fraction} {} is a second or more; added as given",
-                if nanos { "ns" } else { "µs" }
-            ),
-        }
-    }
-}
-
-/// Which header values of a record are odd (the niche of this enum lets
-/// `Option<OddHeader>` stay 12 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-enum OddKinds {
-    Length = 1,
-    Fraction = 2,
-    Both = 3,
-}
-
-/// The odd header values of one record ([`OddValue`]), packed: a [`super::Record`] is
-/// returned by value for every packet, and two `Option<OddValue>` made it 72 bytes where
-/// it had been 48. The captured length is the record's `data.len()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OddHeader {
-    kinds: OddKinds,
-    nanos: bool,
-    origlen: u32,
-    fraction: u32,
-}
-
-impl OddHeader {
-    /// The odd values, filled from the first slot; `caplen` is the record's captured length.
-    pub fn values(&self, caplen: u32) -> [Option<OddValue>; 2] {
-        let len = OddValue::CaplenExceedsLen {
-            caplen,
-            origlen: self.origlen,
-        };
-        let frac = OddValue::TsFraction {
-            fraction: self.fraction,
-            nanos: self.nanos,
-        };
-        match self.kinds {
-            OddKinds::Length => [Some(len), None],
-            OddKinds::Fraction => [Some(frac), None],
-            OddKinds::Both => [Some(len), Some(frac)],
-        }
-    }
 }
 
 /// What a record header with an odd value ([`OddValue`]) is checked against.
@@ -280,18 +187,11 @@ impl Fields {
     /// The odd values of this header, packed; `None` when there are none.
     #[cold]
     fn odd_header(&self) -> Option<OddHeader> {
-        let kinds = match (self.odd_len().is_some(), self.odd_frac().is_some()) {
-            (true, true) => OddKinds::Both,
-            (true, false) => OddKinds::Length,
-            (false, true) => OddKinds::Fraction,
-            (false, false) => return None,
-        };
-        Some(OddHeader {
-            kinds,
-            nanos: self.nanos,
-            origlen: self.wire_len,
-            fraction: self.frac as u32,
-        })
+        OddHeader::pcap(
+            self.odd_len().is_some().then_some(self.wire_len),
+            self.odd_frac().is_some().then_some(self.frac as u32),
+            self.nanos,
+        )
     }
 
     /// A writer never stores more than the packet had.
@@ -299,6 +199,7 @@ impl Fields {
         (self.caplen > self.wire_len).then_some(OddValue::CaplenExceedsLen {
             caplen: self.caplen,
             origlen: self.wire_len,
+            format: CaptureFormat::Pcap,
         })
     }
 
@@ -318,6 +219,8 @@ fn odd_fatal(odd: OddValue) -> Step<'static> {
     let value = match odd {
         OddValue::CaplenExceedsLen { caplen, .. } => u64::from(caplen),
         OddValue::TsFraction { fraction, .. } => u64::from(fraction),
+        // Classic pcap times always fit.
+        OddValue::TimeOutOfRange { second } => second.unsigned_abs(),
     };
     Step::Fatal {
         kind: CaptureErrorKind::BadField {
@@ -472,7 +375,8 @@ mod odd_tests {
                 [
                     Some(OddValue::CaplenExceedsLen {
                         caplen: 60,
-                        origlen: orig
+                        origlen: orig,
+                        format: CaptureFormat::Pcap,
                     }),
                     None
                 ]

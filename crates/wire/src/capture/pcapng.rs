@@ -2,6 +2,7 @@
 //! with a Section Header Block that fixes the byte order; Interface Description Blocks
 //! give each interface its link type and timestamp resolution.
 
+use super::odd::OddHeader;
 use super::{rd_u16, rd_u32, Place, Step, TimeSource, MAX_RECORD_BYTES};
 use crate::error::CaptureErrorKind;
 
@@ -283,9 +284,17 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                     },
                 };
             };
-            let ts_ns = ts_to_ns(ts, iface.tsresol, iface.tsoffset);
+            let (ts_ns, out_of_range) = ts_to_ns(ts, iface.tsresol, iface.tsoffset);
             let link_type = iface.link_type;
             s.prev_ts_ns = Some(ts_ns);
+            // Odd values are read as the classic pcap reader reads them (the block's framing
+            // is intact): the larger length counts on the wire, a time out of range is
+            // clamped, and the record says so.
+            let odd = if caplen > wire_len || out_of_range.is_some() {
+                OddHeader::pcapng((caplen > wire_len).then_some(wire_len), out_of_range)
+            } else {
+                None
+            };
             Step::Record {
                 next,
                 ts_ns,
@@ -293,7 +302,7 @@ fn read_block<'a>(s: &mut PcapngState, buf: &'a [u8], pos: usize) -> Step<'a> {
                 link_type,
                 wire_len: wire_len.max(caplen),
                 data,
-                odd: None,
+                odd,
             }
         }
         BLOCK_SPB => {
@@ -368,7 +377,11 @@ fn options(mut buf: &[u8], be: bool) -> impl Iterator<Item = (u16, &[u8])> {
 }
 
 /// Convert a timestamp in interface units to nanoseconds since the epoch.
-fn ts_to_ns(units: u64, tsresol: u8, tsoffset: i64) -> u64 {
+///
+/// Returns the time and, when it is before the epoch or beyond `u64::MAX` ns (after
+/// 2554-07-21T23:34:33.709551615Z) and so clamped to the nearer end, the second it denotes
+/// (rounded down, saturated at the ends of `i64`).
+fn ts_to_ns(units: u64, tsresol: u8, tsoffset: i64) -> (u64, Option<i64>) {
     let exp = (tsresol & 0x7f) as u32;
     let ns: u128 = if tsresol & 0x80 == 0 {
         if exp <= 9 {
@@ -380,8 +393,16 @@ fn ts_to_ns(units: u64, tsresol: u8, tsoffset: i64) -> u64 {
     } else {
         (units as u128 * 1_000_000_000) >> exp.min(127)
     };
+    // |ns| < 2^94 and |tsoffset × 10^9| < 2^93: the sum fits an i128.
     let ns = ns as i128 + tsoffset as i128 * 1_000_000_000;
-    ns.clamp(0, u64::MAX as i128) as u64
+    match u64::try_from(ns) {
+        Ok(ns) => (ns, None),
+        Err(_) => {
+            let second = ns.div_euclid(1_000_000_000);
+            let second = second.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+            (ns.clamp(0, u64::MAX as i128) as u64, Some(second))
+        }
+    }
 }
 
 /// A little-endian pcapng block of type `ty`, its body padded to 4 bytes. For writers:
@@ -416,7 +437,7 @@ pub fn pcapng_epb(if_id: u32, units: u64, frame: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{pcapng_block as block, pcapng_epb as epb, RecordReader};
+    use crate::capture::{pcapng_block as block, pcapng_epb as epb, OddValue, RecordReader};
 
     /// Section header of version `major`.0, section length unknown.
     fn shb(major: u16) -> Vec<u8> {
@@ -702,12 +723,127 @@ mod tests {
 
     #[test]
     fn timestamp_resolutions() {
-        assert_eq!(ts_to_ns(1_500_000, 6, 0), 1_500_000_000);
-        assert_eq!(ts_to_ns(1_500_000_000, 9, 0), 1_500_000_000);
-        assert_eq!(ts_to_ns(1 << 20, 0x80 | 20, 0), 1_000_000_000);
-        assert_eq!(ts_to_ns(15, 1, 2), 3_500_000_000);
-        assert_eq!(ts_to_ns(u64::MAX, 0, 0), u64::MAX);
-        assert_eq!(ts_to_ns(5, 127, 0), 0);
+        assert_eq!(ts_to_ns(1_500_000, 6, 0), (1_500_000_000, None));
+        assert_eq!(ts_to_ns(1_500_000_000, 9, 0), (1_500_000_000, None));
+        assert_eq!(ts_to_ns(1 << 20, 0x80 | 20, 0), (1_000_000_000, None));
+        assert_eq!(ts_to_ns(15, 1, 2), (3_500_000_000, None));
+        assert_eq!(ts_to_ns(5, 127, 0), (0, None));
+        // The last nanosecond a u64 holds, and the ends of the range.
+        assert_eq!(ts_to_ns(u64::MAX, 9, 0), (u64::MAX, None));
+        assert_eq!(ts_to_ns(0, 6, 0), (0, None));
+    }
+
+    /// Times a u64 of nanoseconds since the epoch cannot hold are clamped to the nearer end,
+    /// and the second they denote is reported (ng_neg.pcapng and ng_sec.pcapng of the
+    /// review were dated 1970-01-01T00:00:00Z and 2554-07-21T23:34:33.709551615Z,
+    /// silently; tshark dates them 1960-06-29T18:40:00.000001 and in the year 36812).
+    #[test]
+    fn timestamps_out_of_range_are_clamped_and_say_so() {
+        // µs, if_tsoffset -2,000,000,000 s: 1960-06-29T18:40:00.000001Z.
+        let us = 1_700_000_000 * 1_000_000 + 1;
+        assert_eq!(ts_to_ns(us, 6, -2_000_000_000), (0, Some(-300_000_000)));
+        // Seconds (if_tsresol 0), 2^40 s.
+        assert_eq!(ts_to_ns(1 << 40, 0, 0), (u64::MAX, Some(1 << 40)));
+        assert_eq!(ts_to_ns(u64::MAX, 0, 0), (u64::MAX, Some(i64::MAX)));
+        assert_eq!(ts_to_ns(0, 6, i64::MIN), (0, Some(i64::MIN)));
+        // One nanosecond either side of the range.
+        assert_eq!(ts_to_ns(0, 9, -1).1, Some(-1));
+        assert_eq!(
+            ts_to_ns(u64::MAX - 999_999_999, 9, 1).1,
+            Some(18_446_744_073)
+        );
+
+        // Read from blocks: the record is dated with the nearer end and carries the value;
+        // the next block of the interface is read normally.
+        let mut file = shb(1);
+        let mut body = 1u32.to_le_bytes().to_vec();
+        body.extend_from_slice(&0u32.to_le_bytes());
+        // if_tsresol 6, if_tsoffset -2e9 s, end of options.
+        body.extend_from_slice(&[9, 0, 1, 0, 6, 0, 0, 0, 14, 0, 8, 0]);
+        body.extend_from_slice(&(-2_000_000_000i64).to_le_bytes());
+        body.extend_from_slice(&[0; 4]);
+        file.extend(block(BLOCK_IDB, &body));
+        file.extend(idb(1, Some(0))); // seconds
+        file.extend(epb(0, us, b"neg"));
+        file.extend(epb(1, 1 << 40, b"far"));
+        file.extend(epb(1, 1_700_000_000, b"ok"));
+        let got: Vec<_> = read_all(&file)
+            .into_iter()
+            .map(|r| r.map(|r| (r.data, r.ts_ns, r.odd_values())).unwrap())
+            .collect();
+        let time = |second| [Some(OddValue::TimeOutOfRange { second }), None];
+        assert_eq!(
+            got,
+            [
+                (&b"neg"[..], 0, time(-300_000_000)),
+                (b"far", u64::MAX, time(1 << 40)),
+                (b"ok", 1_700_000_000_000_000_000, [None; 2]),
+            ]
+        );
+        let neg = OddValue::TimeOutOfRange {
+            second: -300_000_000,
+        };
+        assert_eq!(neg.reason(), "pcapng.time_out_of_range");
+        assert_eq!(
+            neg.to_string(),
+            "timestamp -300000000 s (Unix time, whole seconds) is before \
+             1970-01-01T00:00:00Z, the earliest time floodtrace holds; dated \
+             1970-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            OddValue::TimeOutOfRange { second: 1 << 40 }.to_string(),
+            "timestamp 1099511627776 s (Unix time, whole seconds) is after \
+             2554-07-21T23:34:33.709551615Z, the latest time floodtrace holds; dated \
+             2554-07-21T23:34:33.709551615Z"
+        );
+    }
+
+    /// An original length below the captured length is read as in a classic pcap: the
+    /// captured length counts on the wire, with a warning (ng_origsmall.pcapng of the review
+    /// counted it silently). Enhanced and obsolete packet blocks alike; a time out of range
+    /// in the same block is reported too.
+    #[test]
+    fn original_length_below_captured_length_is_reported() {
+        let mut file = shb(1);
+        file.extend(idb(1, None));
+        file.extend(idb(1, Some(0)));
+        let mut small = epb(0, 1_700_000_000_000_000, &[0x5a; 60]);
+        small[24..28].copy_from_slice(&20u32.to_le_bytes()); // original length 20
+        file.extend(&small);
+        // Obsolete packet block: if_id u16, drops u16, ts, caplen 60, original length 0.
+        let mut pb = vec![0, 0, 0, 0];
+        let us = 1_700_000_001_000_000u64;
+        for w in [(us >> 32) as u32, us as u32, 60, 0] {
+            pb.extend_from_slice(&w.to_le_bytes());
+        }
+        pb.extend_from_slice(&[0x5a; 60]);
+        file.extend(block(BLOCK_PB, &pb));
+        let mut both = epb(1, 1 << 40, &[0x5a; 60]);
+        both[24..28].copy_from_slice(&59u32.to_le_bytes());
+        file.extend(&both);
+        file.extend(epb(0, 1_700_000_002_000_000, &[0x5a; 60]));
+        let got: Vec<_> = read_all(&file)
+            .into_iter()
+            .map(|r| r.map(|r| (r.wire_len, r.odd_values())).unwrap())
+            .collect();
+        let len = |origlen| {
+            Some(OddValue::CaplenExceedsLen {
+                caplen: 60,
+                origlen,
+                format: crate::capture::CaptureFormat::Pcapng,
+            })
+        };
+        let time = Some(OddValue::TimeOutOfRange { second: 1 << 40 });
+        assert_eq!(
+            got,
+            [
+                (60, [len(20), None]),
+                (60, [len(0), None]),
+                (60, [len(59), time]),
+                (60, [None, None]),
+            ]
+        );
+        assert_eq!(len(20).unwrap().reason(), "pcapng.caplen_exceeds_len");
     }
 
     /// A block cut after the section header is damage in the next record, not in the file
