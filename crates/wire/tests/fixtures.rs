@@ -62,8 +62,8 @@ fn opt_num<T: ToString + Default + PartialEq>(present: bool, v: T) -> String {
 
 /// Render one decoded record in the columns of `expected.tsv`.
 ///
-/// The decoder reports "no ports" as 0 (with [`flag::L4_TRUNCATED`] when the fixed transport
-/// header is cut); the TSV says so with an empty cell. The rendering only leaves a cell
+/// The decoder reports "no ports" as 0 (with [`flag::L4_TRUNCATED`] when the transport
+/// header is cut before them); the TSV says so with an empty cell. The rendering only leaves a cell
 /// empty when the observation really says "absent", so a decoder that drops ports it
 /// should have reported (or reports ports it should not) shows up as a mismatch.
 fn render(
