@@ -79,7 +79,7 @@ pub fn observe_l4(
             // of it is reported (it counts as `tcp_other`).
             let cut = seg.len() < 20;
             if seg.len() < TCP_THROUGH_FLAGS || (cut && seg[12] < 0x50) {
-                obs.flags |= flag::L4_TRUNCATED;
+                obs.flags |= flag::L4_TRUNCATED | flag::PORTS_UNKNOWN;
                 return;
             }
             obs.sport = be16(seg, 0);
@@ -104,7 +104,9 @@ pub fn observe_l4(
         }
         PROTO_UDP => {
             if seg.len() < 8 {
-                obs.flags |= flag::L4_TRUNCATED;
+                // No port, not even a captured source port: as for TCP, a piece of a
+                // header is as likely damage as a cut.
+                obs.flags |= flag::L4_TRUNCATED | flag::PORTS_UNKNOWN;
                 return;
             }
             obs.sport = be16(seg, 0);
@@ -120,7 +122,7 @@ pub fn observe_l4(
         }
         PROTO_SCTP | PROTO_DCCP => {
             if seg.len() < 4 {
-                obs.flags |= flag::L4_TRUNCATED;
+                obs.flags |= flag::L4_TRUNCATED | flag::PORTS_UNKNOWN;
                 return;
             }
             obs.sport = be16(seg, 0);
@@ -298,6 +300,7 @@ mod tests {
             assert_eq!(obs.proto, 6);
             let truncated = obs.flags & flag::L4_TRUNCATED != 0;
             assert_eq!(truncated, have < 24, "{have} TCP bytes");
+            assert_eq!(obs.ports_known(), have >= 14, "{have}");
             if have < 14 {
                 assert_eq!((obs.sport, obs.dport, obs.tcp_flags), (0, 0, 0), "{have}");
                 continue;
@@ -309,6 +312,46 @@ mod tests {
             let o = obs.tcp_options;
             assert_eq!(o.malformed, have < 24, "{have}");
             assert_eq!(o.mss, if have < 24 { 0 } else { 1460 }, "{have}");
+        }
+    }
+
+    /// A UDP header cut before its 8 bytes (as /tmp/rev-exact's `d4_udp_cut.pcap`: NTP
+    /// from port 123 cut 1 byte into the header) has unknown ports, not port 0; SCTP and
+    /// DCCP likewise before their 4 bytes of ports. Ports of a later fragment are unknown
+    /// too.
+    #[test]
+    fn transport_cut_before_ports_has_no_ports() {
+        for proto in [17u8, 132, 33] {
+            let need = if proto == 17 { 8 } else { 4 };
+            let mut p = vec![
+                0x45, 0, 0, 38, 0, 1, 0, 0, 64, proto, 0, 0, 192, 0, 2, 1, 10, 4, 0,
+                7, // IPv4
+                0, 123, 0x04, 0xd2, 0, 18, 0, 0, // ports 123 -> 1234, length, checksum
+            ];
+            p.extend_from_slice(&[0; 10]);
+            for have in 0..=8 {
+                let cut = &p[..20 + have];
+                let Ok(Frame::Ip(obs)) = observe_frame(228, cut, 0, 38) else {
+                    panic!("{proto} cut at {have}")
+                };
+                let known = have >= need;
+                assert_eq!(obs.ports_known(), known, "{proto} cut at {have}");
+                assert_eq!(
+                    obs.flags & flag::L4_TRUNCATED != 0,
+                    !known,
+                    "{proto} {have}"
+                );
+                let ports = if known { (123, 1234) } else { (0, 0) };
+                assert_eq!((obs.sport, obs.dport), ports, "{proto} cut at {have}");
+            }
+            // Offset 8: a later fragment, whose payload is no header.
+            p[6] = 0x00;
+            p[7] = 0x01;
+            let Ok(Frame::Ip(obs)) = observe_frame(228, &p, 0, 38) else {
+                panic!()
+            };
+            assert_eq!(obs.fragment, Fragment::Later);
+            assert!(!obs.ports_known());
         }
     }
 
