@@ -172,10 +172,7 @@ fn ipv4_ah(data: &[u8], l4: &mut L4, obs: &mut Observation) {
     }
 }
 
-/// Extension headers walked at most; real stacks use a handful.
-const MAX_EXT_HEADERS: usize = 16;
-
-/// Decode an IPv6 header at `at` and walk its extension headers.
+/// Decode an IPv6 header at `at` and walk its whole chain of extension headers.
 ///
 /// # Errors
 /// Fewer than 40 bytes, or a version other than 6. Extension headers cut by the capture
@@ -220,7 +217,10 @@ pub fn observe_ipv6(data: &[u8], at: usize, ts_ns: u64) -> Result<(Observation, 
     let mut next = h[v6::NEXT_HEADER];
     let mut p = at + v6::HEADER_LEN;
     let mut ext_len = 0usize;
-    for _ in 0..MAX_EXT_HEADERS {
+    // The whole chain, however long: every header is at least 8 bytes and must lie in the
+    // frame, so the walk ends within `data.len() / 8` steps. (A cap of 16 headers used to
+    // leave a longer chain classed by whatever header it stopped at.)
+    loop {
         let len = match next {
             // Hop-by-hop, routing, destination options, mobility, HIP, shim6.
             0 | 43 | 60 | 135 | 139 | 140 => data.get(p + 1).map(|&l| (l as usize + 1) * 8),
@@ -338,5 +338,46 @@ mod tests {
             panic!()
         };
         assert_eq!((obs.proto, obs.fragment), (51, Fragment::Later));
+    }
+
+    /// Ethernet, IPv6 and `n` 8-byte destination options headers before a TCP SYN, as
+    /// /tmp/rev-exact's `d6_ext17.pcap` (tshark: 17 × `ipv6.dstopts`, then `tcp`).
+    fn v6_dstopts_syn(n: usize) -> Vec<u8> {
+        let plen = n * 8 + 20;
+        let mut f = vec![0; 12];
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+        f.extend_from_slice(&(plen as u16).to_be_bytes());
+        f.extend_from_slice(&[if n == 0 { 6 } else { 60 }, 64]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        for i in 0..n {
+            let next = if i + 1 == n { 6 } else { 60 };
+            f.extend_from_slice(&[next, 0, 1, 4, 0, 0, 0, 0]);
+        }
+        f.extend_from_slice(&[4, 0xd2, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 2, 0xff, 0xff]);
+        f.extend_from_slice(&[0; 4]);
+        f
+    }
+
+    /// A chain of more than 16 extension headers is walked to its transport (it was
+    /// classed by the 17th header), and a long chain cut by the capture stops flagged.
+    #[test]
+    fn long_extension_header_chains() {
+        for n in [0, 1, 16, 17, 100, 1000] {
+            let f = v6_dstopts_syn(n);
+            let Ok(Frame::Ip(obs)) = observe_frame(1, &f, 0, f.len() as u32) else {
+                panic!("{n}")
+            };
+            assert_eq!((obs.proto, obs.sport, obs.tcp_flags), (6, 1234, 2), "{n}");
+            assert_eq!(obs.payload_len, 0, "{n}");
+            assert_eq!(obs.flags & flag::L4_TRUNCATED, 0, "{n}");
+            assert_eq!(obs.flags & flag::IPV6_EXT != 0, n > 0, "{n}");
+        }
+        let f = v6_dstopts_syn(100);
+        let Ok(Frame::Ip(obs)) = observe_frame(1, &f[..54 + 8 * 60 + 3], 0, 1000) else {
+            panic!()
+        };
+        assert_eq!(obs.proto, 60);
+        assert_ne!(obs.flags & flag::L4_TRUNCATED, 0);
     }
 }
