@@ -92,7 +92,8 @@ def tcp(sport, dport, flags, seq=0, ack=0, win=64240, opts=b"", payload=b"", urp
         seg = hdr + payload
         c = csum(pseudo(s, d, 6, len(seg)) + seg)
         return seg[:16] + struct.pack("!H", c) + seg[18:]
-    return L4(6, make, str(sport), str(dport), "%02x" % flags, 20)
+    # Ports and flags are reported once the flags byte (13) is captured.
+    return L4(6, make, str(sport), str(dport), "%02x" % flags, 14)
 
 
 def udp(sport, dport, payload):
@@ -843,9 +844,11 @@ def tshark_rows(path):
             r["fragment"] = "later" if off else ("first" if mf else "none")
             l4 = layers[nxt] if nxt < len(layers) else ""
             # tshark shows the ports of a transport header cut by the snaplen; the truth says
-            # "empty" unless the whole fixed header was captured, which tshark proves by
-            # showing the last field of that header (TCP urgent pointer, UDP checksum).
-            if l4 == "tcp" and r["fragment"] != "later" and one("tcp.urgent_pointer"):
+            # "empty" unless the header was captured through its TCP flags byte (which
+            # tshark 4.0 proves by showing the flags, from 16 bytes on: no fixture cuts a
+            # TCP header at 14 or 15 bytes) or through the last field of the UDP header
+            # (its checksum).
+            if l4 == "tcp" and r["fragment"] != "later" and one("tcp.flags"):
                 r.update(sport=one("tcp.srcport"), dport=one("tcp.dstport"),
                          tcp_flags="%02x" % (int(one("tcp.flags"), 16) & 0xFF)
                          if one("tcp.flags") else "")
@@ -979,7 +982,7 @@ Tab separated, header row first, one row per frame of every valid fixture above
 | cap_len | captured length (`frame.cap_len`) |
 | src, dst | outermost IPv4/IPv6 source and destination as tshark prints them (dotted quad / RFC 5952); empty when the frame is not IP (ARP) |
 | proto | IP protocol number of the outer IP header: IPv4 `protocol`; for IPv6 the upper-layer protocol after the extension-header chain (hop-by-hop 0, routing 43, destination options 60, fragment 44 are walked). For fragments (first or later) it is the protocol named in the IPv4 header / the IPv6 fragment header's next-header field. Empty for non-IP |
-| sport, dport | ports of the OUTER TCP/UDP header, i.e. the header directly after the outer IP header (and its extension headers). Empty when that header is not TCP/UDP (ICMP, ICMPv6, GRE - GRE inner ports are not reported), for non-first fragments, and when the transport fixed header is not fully captured (fewer than 20 TCP bytes or 8 UDP bytes before caplen). A TCP header whose fixed 20 bytes are captured but whose options are cut still has ports and flags |
+| sport, dport | ports of the OUTER TCP/UDP header, i.e. the header directly after the outer IP header (and its extension headers). Empty when that header is not TCP/UDP (ICMP, ICMPv6, GRE - GRE inner ports are not reported), for non-first fragments, and when the transport header is cut before what they need (fewer than 14 TCP bytes, i.e. before the flags byte, or 8 UDP bytes before caplen). A TCP header cut after its flags byte, in its window or its options, still has ports and flags |
 | tcp_flags | two lowercase hex digits of TCP header byte 13 (CWR ECE URG ACK PSH RST SYN FIN), same emptiness rules as the ports; empty if the outer transport is not TCP |
 | ttl | IPv4 TTL / IPv6 hop limit of the outer IP header; empty for non-IP |
 | fragment | `none`, `first` (offset 0 and more-fragments set) or `later` (offset > 0, whether or not more-fragments is set); IPv4 flags/offset or the IPv6 fragment header |

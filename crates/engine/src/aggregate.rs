@@ -341,6 +341,29 @@ mod port_bin_tests {
         assert_eq!(udp_bin_port(udp_port_bin(65535)), PORT_BIN_EPHEMERAL);
         assert!((0..=u16::MAX).all(|p| (udp_port_bin(p) as usize) < UDP_PORT_BINS));
     }
+
+    /// A UDP header cut before its ports (/tmp/rev-exact's `d4_udp_cut.pcap`: NTP from
+    /// port 123 cut 1 byte into the header) counts as UDP but not as source port 0.
+    #[test]
+    fn cut_udp_header_has_no_source_port() {
+        let frame = [
+            0x45, 0, 0, 0x26, 0, 1, 0, 0, 64, 17, 0xae, 0xba, 192, 0, 2, 1, 10, 4, 0, 7, 0,
+        ];
+        let Ok(floodtrace_wire::Frame::Ip(obs)) =
+            floodtrace_wire::observe_frame(228, &frame, 0, 38)
+        else {
+            panic!()
+        };
+        assert!(!obs.ports_known());
+        let mut b = Bucket::default();
+        b.add(&obs, Class::of(&obs), 1);
+        let mut whole = obs;
+        whole.flags = 0;
+        whole.sport = 123;
+        b.add(&whole, Class::of(&whole), 1);
+        assert_eq!(b.classes[Class::Udp as usize], 2);
+        assert_eq!(b.udp_sports.entries(), [(123, 1)]);
+    }
 }
 
 /// Port number standing for "any other port 1024–49151".
@@ -622,7 +645,8 @@ impl Bucket {
         self.ttl.add(obs.ttl as u16, n);
         let size = &mut self.sizes[size_bin(obs.ip_len)];
         *size = size.saturating_add(n);
-        if class == Class::Udp {
+        // A UDP header cut before its ports has no source port: port 0 would be a lie.
+        if class == Class::Udp && obs.ports_known() {
             self.udp_sports.add(udp_port_bin(obs.sport), n);
         }
         if obs.app != AppHint::None {

@@ -47,6 +47,8 @@ pub enum Layer {
     Gre,
     /// Frame relay header (Q.922 address and RFC 2427 encapsulation).
     FrameRelay,
+    /// 802.2 LLC header (and its SNAP extension) after an 802.3 length field.
+    Llc,
 }
 
 impl Layer {
@@ -70,6 +72,7 @@ impl Layer {
             Layer::Icmp => "icmp",
             Layer::Gre => "gre",
             Layer::FrameRelay => "frame_relay",
+            Layer::Llc => "llc",
         }
     }
 }
@@ -137,6 +140,7 @@ impl DecodeError {
                 Layer::Icmp => "icmp.truncated",
                 Layer::Gre => "gre.truncated",
                 Layer::FrameRelay => "frame_relay.truncated",
+                Layer::Llc => "llc.truncated",
             },
             DecodeError::BadField { field, .. } => field,
             DecodeError::UnsupportedLinkType(_) => "link.unsupported",

@@ -94,6 +94,10 @@ pub mod flag {
     pub const VLAN: u16 = 1 << 6;
     /// MPLS labels were present.
     pub const MPLS: u16 = 1 << 7;
+    /// The transport protocol has ports (TCP, UDP, SCTP, DCCP) but the packet does not show
+    /// them: its header was cut before them (with [`L4_TRUNCATED`]). `sport` and `dport`
+    /// are then 0 without meaning port 0; see [`super::Observation::ports_known`].
+    pub const PORTS_UNKNOWN: u16 = 1 << 8;
 }
 
 /// One packet (or one flow record) reduced to the fields the analysis uses.
@@ -109,7 +113,7 @@ pub struct Observation {
     pub dst: IpAddr,
     /// Upper-layer protocol of the outer IP packet (after IPv6 extension headers).
     pub proto: u8,
-    /// TCP/UDP source port (0 when none).
+    /// TCP/UDP source port (0 when none: check [`Observation::ports_known`]).
     pub sport: u16,
     /// TCP/UDP destination port (0 when none).
     pub dport: u16,
@@ -168,6 +172,15 @@ impl Default for Observation {
 }
 
 impl Observation {
+    /// Whether `sport` and `dport` are the packet's ports: `false` for a later fragment
+    /// (no transport header) and for a transport header cut before its ports
+    /// ([`flag::PORTS_UNKNOWN`]), whose 0 is not port 0. Also `true` for protocols
+    /// without ports, whose 0 means "none".
+    #[inline]
+    pub fn ports_known(&self) -> bool {
+        self.fragment != Fragment::Later && self.flags & flag::PORTS_UNKNOWN == 0
+    }
+
     /// An observation with addresses set and every other field zero / default.
     pub fn new(ts_ns: u64, src: IpAddr, dst: IpAddr) -> Self {
         Observation {

@@ -21,6 +21,10 @@ pub const PROTO_ICMPV6: u8 = 58;
 /// IP protocol number of SCTP.
 pub const PROTO_SCTP: u8 = 132;
 
+/// Bytes of a TCP header up to and including its flags byte (13): what a header cut by
+/// the capture must hold for its ports, sequence numbers and flags to be reported.
+pub const TCP_THROUGH_FLAGS: usize = 14;
+
 /// TCP flag bits.
 pub mod tcp_flag {
     /// FIN.
@@ -67,10 +71,15 @@ pub fn observe_l4(
     let seg = data.get(l4.at..l4.end).unwrap_or(&[]);
     match obs.proto {
         PROTO_TCP => {
-            if seg.len() < 20 {
-                // Ports of a header cut before its end are not reported: a partial
-                // header is as likely damage as a snaplen cut.
-                obs.flags |= flag::L4_TRUNCATED;
+            // A header cut after its flags byte (a snaplen of 68 on IPv6, a short first
+            // fragment) keeps ports, sequence numbers, data offset and flags; the window
+            // only from 16 bytes on, the options only as far as they were captured. Cut
+            // before the flags, or cut with an impossible data offset (below 5, which
+            // tshark calls bogus), the piece is as likely damage as a header, and nothing
+            // of it is reported (it counts as `tcp_other`).
+            let cut = seg.len() < 20;
+            if seg.len() < TCP_THROUGH_FLAGS || (cut && seg[12] < 0x50) {
+                obs.flags |= flag::L4_TRUNCATED | flag::PORTS_UNKNOWN;
                 return;
             }
             obs.sport = be16(seg, 0);
@@ -78,11 +87,13 @@ pub fn observe_l4(
             obs.tcp_seq = be32(seg, 4);
             obs.tcp_ack = be32(seg, 8);
             obs.tcp_flags = seg[13];
-            obs.tcp_window = be16(seg, 14);
+            if let Some(w) = seg.get(14..16) {
+                obs.tcp_window = be16(w, 0);
+            }
             let hlen = (seg[12] >> 4) as usize * 4;
             obs.payload_len = l4.declared_len.saturating_sub(hlen).min(u16::MAX as usize) as u16;
             obs.tcp_options = tcp_options(seg, hlen);
-            if hlen > seg.len() {
+            if hlen > seg.len() || cut {
                 obs.flags |= flag::L4_TRUNCATED;
             } else if let Some(payload) = seg.get(hlen..).filter(|_| hlen >= 20) {
                 if wanted(peek, PROTO_TCP, obs, payload) {
@@ -93,7 +104,9 @@ pub fn observe_l4(
         }
         PROTO_UDP => {
             if seg.len() < 8 {
-                obs.flags |= flag::L4_TRUNCATED;
+                // No port, not even a captured source port: as for TCP, a piece of a
+                // header is as likely damage as a cut.
+                obs.flags |= flag::L4_TRUNCATED | flag::PORTS_UNKNOWN;
                 return;
             }
             obs.sport = be16(seg, 0);
@@ -109,7 +122,7 @@ pub fn observe_l4(
         }
         PROTO_SCTP | PROTO_DCCP => {
             if seg.len() < 4 {
-                obs.flags |= flag::L4_TRUNCATED;
+                obs.flags |= flag::L4_TRUNCATED | flag::PORTS_UNKNOWN;
                 return;
             }
             obs.sport = be16(seg, 0);
@@ -133,7 +146,8 @@ pub fn observe_l4(
     }
 }
 
-/// Walk the TCP option area `seg[20..hlen]`.
+/// Walk the TCP option area `seg[20..hlen]`. A header without options (`hlen` 20) has
+/// none to lose, so a cut before byte 20 leaves it well formed.
 #[inline]
 fn tcp_options(seg: &[u8], hlen: usize) -> TcpOptions {
     let mut out = TcpOptions {
@@ -147,7 +161,7 @@ fn tcp_options(seg: &[u8], hlen: usize) -> TcpOptions {
     let area = match seg.get(20..hlen) {
         Some(a) => a,
         None => {
-            out.malformed = true;
+            out.malformed = hlen > 20;
             seg.get(20..).unwrap_or(&[])
         }
     };
@@ -251,8 +265,158 @@ fn gre(data: &[u8], l4: L4, obs: &mut Observation, decapsulate: bool) {
 
 #[cfg(test)]
 mod tests {
-    use crate::observe::{flag, Encap, Frame};
+    use super::tcp_flag;
+    use crate::observe::{flag, Encap, Fragment, Frame};
     use crate::observe_frame;
+
+    /// Ethernet, IPv6, TCP SYN 1234 -> 80 with seq 1, window 65535 and one MSS option
+    /// (data offset 6), as /tmp/rev-exact's `d1_v6syn_snap68.pcap` before its cut.
+    fn v6_syn() -> Vec<u8> {
+        let mut f = vec![
+            0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+        ];
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 24, 6, 64]);
+        f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        f.extend_from_slice(&[
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80,
+        ]);
+        f.extend_from_slice(&[0x04, 0xd2, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02]);
+        f.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0, 2, 4, 0x05, 0xb4]);
+        f
+    }
+
+    /// A TCP header cut after its flags byte keeps ports, sequence numbers and flags (so
+    /// an IPv6 SYN captured with `-s 68` is a SYN, not `tcp_other`); the window only once
+    /// its two bytes are there; the cut is flagged. Before the flags nothing is reported.
+    #[test]
+    fn tcp_cut_after_flags() {
+        let full = v6_syn();
+        let tcp = 54;
+        for cut in tcp..=full.len() {
+            let have = cut - tcp;
+            let Ok(Frame::Ip(obs)) = observe_frame(1, &full[..cut], 0, full.len() as u32) else {
+                panic!("cut {cut}")
+            };
+            assert_eq!(obs.proto, 6);
+            let truncated = obs.flags & flag::L4_TRUNCATED != 0;
+            assert_eq!(truncated, have < 24, "{have} TCP bytes");
+            assert_eq!(obs.ports_known(), have >= 14, "{have}");
+            if have < 14 {
+                assert_eq!((obs.sport, obs.dport, obs.tcp_flags), (0, 0, 0), "{have}");
+                continue;
+            }
+            assert_eq!((obs.sport, obs.dport), (1234, 80), "{have}");
+            assert_eq!((obs.tcp_seq, obs.tcp_flags), (1, tcp_flag::SYN), "{have}");
+            assert_eq!(obs.tcp_window, if have < 16 { 0 } else { 0xffff }, "{have}");
+            assert_eq!(obs.payload_len, 0, "{have}");
+            let o = obs.tcp_options;
+            assert_eq!(o.malformed, have < 24, "{have}");
+            assert_eq!(o.mss, if have < 24 { 0 } else { 1460 }, "{have}");
+        }
+    }
+
+    /// A UDP header cut before its 8 bytes (as /tmp/rev-exact's `d4_udp_cut.pcap`: NTP
+    /// from port 123 cut 1 byte into the header) has unknown ports, not port 0; SCTP and
+    /// DCCP likewise before their 4 bytes of ports. Ports of a later fragment are unknown
+    /// too.
+    #[test]
+    fn transport_cut_before_ports_has_no_ports() {
+        for proto in [17u8, 132, 33] {
+            let need = if proto == 17 { 8 } else { 4 };
+            let mut p = vec![
+                0x45, 0, 0, 38, 0, 1, 0, 0, 64, proto, 0, 0, 192, 0, 2, 1, 10, 4, 0,
+                7, // IPv4
+                0, 123, 0x04, 0xd2, 0, 18, 0, 0, // ports 123 -> 1234, length, checksum
+            ];
+            p.extend_from_slice(&[0; 10]);
+            for have in 0..=8 {
+                let cut = &p[..20 + have];
+                let Ok(Frame::Ip(obs)) = observe_frame(228, cut, 0, 38) else {
+                    panic!("{proto} cut at {have}")
+                };
+                let known = have >= need;
+                assert_eq!(obs.ports_known(), known, "{proto} cut at {have}");
+                assert_eq!(
+                    obs.flags & flag::L4_TRUNCATED != 0,
+                    !known,
+                    "{proto} {have}"
+                );
+                let ports = if known { (123, 1234) } else { (0, 0) };
+                assert_eq!((obs.sport, obs.dport), ports, "{proto} cut at {have}");
+            }
+            // Offset 8: a later fragment, whose payload is no header.
+            p[6] = 0x00;
+            p[7] = 0x01;
+            let Ok(Frame::Ip(obs)) = observe_frame(228, &p, 0, 38) else {
+                panic!()
+            };
+            assert_eq!(obs.fragment, Fragment::Later);
+            assert!(!obs.ports_known());
+        }
+    }
+
+    /// A header cut before byte 20 whose data offset is impossible (below 5) is not read:
+    /// tshark shows no flags for it either ("bogus TCP header length").
+    #[test]
+    fn tcp_cut_with_bogus_data_offset_is_not_read() {
+        let mut f = v6_syn();
+        for doff in 0..5u8 {
+            f[66] = doff << 4;
+            let Ok(Frame::Ip(obs)) = observe_frame(1, &f[..70], 0, 78) else {
+                panic!()
+            };
+            assert_eq!((obs.sport, obs.tcp_flags), (0, 0), "data offset {doff}");
+            assert_ne!(obs.flags & flag::L4_TRUNCATED, 0);
+        }
+    }
+
+    /// A header of data offset 5 cut before byte 20 loses no option.
+    #[test]
+    fn tcp_cut_without_options_is_not_malformed() {
+        let mut f = v6_syn();
+        f[19] = 20;
+        f[66] = 0x50;
+        f.truncate(74);
+        let Ok(Frame::Ip(obs)) = observe_frame(1, &f[..70], 0, 74) else {
+            panic!()
+        };
+        assert_eq!(obs.tcp_flags, tcp_flag::SYN);
+        assert_ne!(obs.flags & flag::L4_TRUNCATED, 0);
+        assert!(!obs.tcp_options.malformed);
+    }
+
+    /// ../shared/data/pcap/misc/ndpi_ip_fragmented_garbage.pcap, frames 1, 314, 627 and
+    /// 940: first IPv4 fragments (total length 36) carrying 16 bytes of a TCP header and
+    /// a 4-byte Ethernet trailer. tshark (defragmentation off) shows flags FIN+URG+ECE for
+    /// 314 and SYN+ACK (+FIN, PSH, ECE) for 627, and calls the data offsets of 1 (4) and
+    /// 940 (2) bogus.
+    #[test]
+    fn first_fragments_with_16_tcp_bytes() {
+        let frame = |tcp: [u8; 16]| {
+            let mut f = vec![
+                0x42, 0x01, 0x0a, 0xf0, 0x00, 0x01, 0x42, 0x01, 0x0a, 0xf0, 0x00, 0x1b, 0x08, 0x00,
+                0x45, 0x00, 0x00, 0x24, 0x00, 0xa0, 0x20, 0x00, 0x40, 0x06, 0x45, 0xb1, 0x0a, 0x00,
+                0x00, 0x02, 0x0a, 0x80, 0x00, 0x02,
+            ];
+            f.extend_from_slice(&tcp);
+            f.extend_from_slice(&[0xbb, 0xa3, 0x00, 0x00]);
+            let Ok(Frame::Ip(obs)) = observe_frame(1, &f, 0, 54) else {
+                panic!()
+            };
+            assert_eq!(obs.fragment, Fragment::First);
+            assert_ne!(obs.flags & flag::L4_TRUNCATED, 0);
+            obs
+        };
+        let f627 = frame(*b"$%^&*(*&^%$#rsdl");
+        assert_eq!((f627.sport, f627.dport), (0x2425, 0x5e26));
+        assert_eq!((f627.tcp_flags, f627.tcp_window), (0x73, 0x646c));
+        let f314 = frame(*b"I*OP{\":hdflkda>L");
+        assert_eq!((f314.sport, f314.tcp_flags), (0x492a, 0x61));
+        for bogus in [*b"^&*()(*&^%$#@#$%", *b"@!@#$%^&*()(*&^%"] {
+            let obs = frame(bogus);
+            assert_eq!((obs.sport, obs.dport, obs.tcp_flags), (0, 0, 0));
+        }
+    }
 
     /// Raw IPv4 (LINKTYPE_IPV4) carrying GRE 0x0800, inner IPv4/UDP, every byte a given
     /// length needs; the capture ends `cut` bytes into the inner UDP header.

@@ -62,8 +62,8 @@ fn opt_num<T: ToString + Default + PartialEq>(present: bool, v: T) -> String {
 
 /// Render one decoded record in the columns of `expected.tsv`.
 ///
-/// The decoder reports "no ports" as 0 (with [`flag::L4_TRUNCATED`] when the fixed transport
-/// header is cut); the TSV says so with an empty cell. The rendering only leaves a cell
+/// The decoder reports "no ports" as 0 (with [`flag::PORTS_UNKNOWN`] when the transport
+/// header is cut before them); the TSV says so with an empty cell. The rendering only leaves a cell
 /// empty when the observation really says "absent", so a decoder that drops ports it
 /// should have reported (or reports ports it should not) shows up as a mismatch.
 fn render(
@@ -105,12 +105,16 @@ fn render(
     m.insert("dst", obs.dst.to_string());
     m.insert("proto", obs.proto.to_string());
     let tcp_or_udp = matches!(obs.proto, 6 | 17);
-    let l4_cut = obs.flags & flag::L4_TRUNCATED != 0;
     // Ports are "absent" when the decoder left them zero for a reason it states: not
-    // TCP/UDP, a later fragment, or a cut transport header.
-    let no_ports = obs.sport == 0
-        && obs.dport == 0
-        && (!tcp_or_udp || obs.fragment == Fragment::Later || l4_cut);
+    // TCP/UDP, a later fragment, or a transport header cut before them.
+    let no_ports = obs.sport == 0 && obs.dport == 0 && (!tcp_or_udp || !obs.ports_known());
+    if !obs.ports_known() {
+        assert!(
+            obs.fragment == Fragment::Later || obs.flags & flag::L4_TRUNCATED != 0,
+            "{file} frame {}: ports unknown without a cut",
+            rec.number
+        );
+    }
     m.insert("sport", opt_num(!no_ports, obs.sport));
     m.insert("dport", opt_num(!no_ports, obs.dport));
     let flags = if obs.proto == 6 && !no_ports {

@@ -123,7 +123,7 @@ impl SourceStats {
         if kind & BACKSCATTER != 0 {
             self.backscatter_packets = self.backscatter_packets.saturating_add(obs.packets);
         }
-        if matches!(obs.proto, PROTO_TCP | PROTO_UDP) {
+        if matches!(obs.proto, PROTO_TCP | PROTO_UDP) && obs.ports_known() {
             self.port_bits |= 1u64 << (fmix32(u32::from(obs.dport)) & 63);
         }
         let pair = fmix32((u32::from(obs.sport) << 16) | u32::from(obs.dport));
@@ -793,6 +793,26 @@ mod tests {
         assert!(!by(2).handshake());
         assert!(by(2).distinct_ports() > 100.0);
         assert!(by(1).distinct_ports() < 1.1);
+    }
+
+    /// A cut transport header and a later fragment show no port: they must not count as
+    /// destination port 0.
+    #[test]
+    fn unknown_ports_are_not_port_0() {
+        let mut s = SourceSample::with_k(4);
+        s.observe(&obs(3, 50, tcp_flag::SYN, 40000, 443));
+        let mut cut = obs(3, 50, 0, 0, 0);
+        cut.proto = PROTO_UDP;
+        cut.flags = floodtrace_wire::observe::flag::L4_TRUNCATED
+            | floodtrace_wire::observe::flag::PORTS_UNKNOWN;
+        s.observe(&cut);
+        let mut later = obs(3, 50, 0, 0, 0);
+        later.proto = PROTO_UDP;
+        later.fragment = floodtrace_wire::observe::Fragment::Later;
+        s.observe(&later);
+        let stats = s.sources()[0].stats;
+        assert_eq!(stats.packets, 3);
+        assert!(stats.distinct_ports() < 1.1, "{}", stats.distinct_ports());
     }
 
     #[test]

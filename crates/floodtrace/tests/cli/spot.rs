@@ -66,3 +66,19 @@ fn cicddos2019_synflood_victim() {
     assert_eq!(protocols.len(), 1, "only SYNs: {protocols:?}");
     assert_eq!(d["protocols"]["tcp_syn"], d["packets"]);
 }
+
+/// Four first fragments of this capture carry 16 bytes of a TCP header: cut after the
+/// flags byte. tshark (`-o ip.defragment:FALSE`) shows SYN+ACK for frame 627, FIN+URG+ECE
+/// for frame 314, and no flags for frames 1 and 940, whose data offsets (4 and 2) it calls
+/// bogus; the other 1,248 frames are later fragments.
+#[test]
+fn ndpi_fragmented_garbage_classes_match_tshark() {
+    let rel = "pcap/misc/ndpi_ip_fragmented_garbage.pcap";
+    let r = analyze_json(&[], &[data_file(rel)]);
+    r.expect_code(0);
+    let doc = r.json();
+    assert_eq!(
+        doc["totals"]["protocols"],
+        serde_json::json!({"fragment": 1248, "tcp_other": 3, "tcp_syn_ack": 1})
+    );
+}

@@ -596,10 +596,19 @@ mod tests {
         let o = decode_one(13, &frame(&stack, &udp6()));
         assert_udp6(&o, "three labels, IPv6");
         assert_ne!(o.flags & flag::MPLS, 0);
-        // A pseudowire: a control word (first nibble 0) after the stack. Not IP.
+        // An Ethernet pseudowire: a control word (first nibble 0) after the stack, then an
+        // Ethernet frame, walked as one: IP in it is read, ARP is not IP.
         let mut pw = label(100, true).to_vec();
         pw.extend_from_slice(&[0, 0, 0, 0]);
-        decode_none(13, &frame(&pw, &[0u8; 14]));
+        pw.extend_from_slice(&[0u8; 12]);
+        let o = decode_one(13, &frame(&[&pw[..], &[0x08, 0x00]].concat(), &udp4()));
+        assert_udp4(&o, "Ethernet pseudowire");
+        assert_ne!(o.flags & flag::MPLS, 0);
+        decode_none(13, &frame(&[&pw[..], &[0x08, 0x06]].concat(), &[0u8; 28]));
+        // Other first nibbles name no payload floodtrace reads.
+        let mut ach = label(100, true).to_vec();
+        ach.extend_from_slice(&[0x10, 0, 0, 0x21]);
+        decode_none(13, &frame(&ach, &[0u8; 14]));
     }
 
     #[test]
