@@ -506,10 +506,14 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
                             *totals.by_protocol.entry(p.name()).or_default() += 1;
                         }
                         let reasons = &mut totals.reasons;
-                        let (summary, templates) =
-                            run.decode_into(exporter, ts, d, &mut agg, |e| {
-                                reasons.note(exporter, e)
-                            });
+                        let (summary, templates) = run.decode_into(
+                            exporter,
+                            ts,
+                            d,
+                            &mut agg,
+                            |e| reasons.note(exporter, e),
+                            |_| {},
+                        );
                         totals.records += u64::from(summary.records);
                         totals.templates += u64::from(templates);
                         totals.errors += u64::from(summary.errors);
@@ -1012,7 +1016,14 @@ mod tests {
         d: &[u8],
     ) -> u64 {
         let mut agg = Aggregator::counting_only();
-        let (s, _) = run.decode_into(exporter, 0, d, &mut agg, |e| reasons.note(exporter, e));
+        let (s, _) = run.decode_into(
+            exporter,
+            0,
+            d,
+            &mut agg,
+            |e| reasons.note(exporter, e),
+            |w| panic!("{w}"),
+        );
         u64::from(s.errors)
     }
 
@@ -1091,9 +1102,14 @@ mod tests {
         let mut records = 0;
         synthetic_v9(2001, 45, |d| {
             assert!(d.len() <= 1400, "{}", d.len());
-            let (s, _) = run.decode_into("127.0.0.1".parse().unwrap(), 0, d, &mut agg, |e| {
-                panic!("{e}")
-            });
+            let (s, _) = run.decode_into(
+                "127.0.0.1".parse().unwrap(),
+                0,
+                d,
+                &mut agg,
+                |e| panic!("{e}"),
+                |w| panic!("{w}"),
+            );
             assert_eq!(s.errors, 0);
             records += s.records;
             seq.note("127.0.0.1".parse().unwrap(), d, s.data_records, false);

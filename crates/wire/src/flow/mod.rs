@@ -218,8 +218,59 @@ pub enum FlowEvent<'a> {
     Counters(InterfaceCounters),
     /// A well-formed flow sample left out because nothing in it is decoded (not damage).
     Skipped(SkippedSample),
+    /// The export breaks a limit of its protocol but its framing is unambiguous, so it
+    /// was decoded anyway (not damage: every record it holds was reported).
+    Warning(FlowWarning),
     /// Something could not be decoded; decoding went on where it could.
     Error(FlowError),
+}
+
+/// An export that breaks a limit of its protocol and was decoded anyway (see
+/// [`FlowEvent::Warning`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlowWarning {
+    /// The protocol being decoded.
+    pub protocol: FlowProtocol,
+    /// Byte offset in the datagram of the field in question.
+    pub offset: usize,
+    /// What is unusual.
+    pub kind: FlowWarningKind,
+}
+
+/// What a [`FlowWarning`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlowWarningKind {
+    /// A NetFlow v5 header counting more than the 30 records v5 allows, in a datagram
+    /// exactly `24 + 48 × count` bytes long: all `count` records were decoded (as tshark
+    /// does).
+    NetflowV5CountAbove30 {
+        /// The header's count.
+        count: u16,
+    },
+}
+
+impl FlowWarning {
+    /// A short, stable key for per-reason counters, e.g. `netflow5.count_above_30`.
+    pub fn reason(&self) -> &'static str {
+        match self.kind {
+            FlowWarningKind::NetflowV5CountAbove30 { .. } => "netflow5.count_above_30",
+        }
+    }
+}
+
+impl fmt::Display for FlowWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at offset {}: ", self.protocol, self.offset)?;
+        match self.kind {
+            FlowWarningKind::NetflowV5CountAbove30 { count } => write!(
+                f,
+                "header count {count} is above the 30 records NetFlow v5 allows; the datagram \
+                 holds exactly {count} records, all decoded"
+            ),
+        }
+    }
 }
 
 /// A flow sample that is not damaged but gives no record: its only packet header is of an
@@ -475,6 +526,8 @@ pub struct FlowStats {
     /// Flow samples skipped, undamaged, because nothing in them is decoded
     /// ([`FlowEvent::Skipped`]).
     pub skipped: u64,
+    /// Warnings reported ([`FlowEvent::Warning`]).
+    pub warnings: u64,
     /// Errors reported.
     pub errors: u64,
 }
@@ -488,6 +541,8 @@ pub struct DatagramSummary {
     pub records: u32,
     /// Errors reported.
     pub errors: u32,
+    /// Warnings reported ([`FlowEvent::Warning`]: decoded anyway, not damage).
+    pub warnings: u32,
     /// Bytes that belonged to the message (less than the datagram when bytes trail it).
     pub consumed: usize,
     /// v9/IPFIX data records walked in data sets, options data and address-less records
@@ -537,6 +592,12 @@ impl<F: FnMut(FlowEvent)> Ctx<'_, F> {
         self.stats.records += 1;
         self.summary.records += 1;
         (self.sink)(FlowEvent::Record(obs));
+    }
+
+    pub fn warn(&mut self, w: FlowWarning) {
+        self.stats.warnings += 1;
+        self.summary.warnings += 1;
+        (self.sink)(FlowEvent::Warning(w));
     }
 
     pub fn skip(&mut self, s: SkippedSample) {
