@@ -947,6 +947,19 @@ fn malformed_headers() {
         assert_eq!(reasons(&out), [reason], "{bytes:?}");
         assert!(!out.errors[0].to_string().is_empty());
     }
+    // Too short for a version field: said so, not "version field 0".
+    for (bytes, says) in [
+        (&[][..], "at offset 0: empty datagram: not a flow export"),
+        (
+            &[5][..],
+            "at offset 0: 1-byte datagram: too short for a version field",
+        ),
+    ] {
+        let out = run(&mut dec, bytes);
+        assert_eq!(reasons(&out), ["flow.unrecognised"]);
+        let message = out.errors[0].to_string();
+        assert!(message.starts_with(says), "{message}");
+    }
 }
 
 /// An IPFIX datagram split into two IPv4 fragments (second first) inside a pcap is

@@ -324,6 +324,12 @@ pub enum FlowErrorKind {
         /// The first 16 bits (the version field of NetFlow/IPFIX).
         version: u16,
     },
+    /// The payload is empty or one byte long: too short to hold a version field, so it is
+    /// no export of any protocol.
+    TooShort {
+        /// The payload's length (0 or 1).
+        len: usize,
+    },
     /// A structure runs past the end of the datagram (or of its enclosing set/sample).
     Truncated {
         /// What was being read.
@@ -425,7 +431,7 @@ impl FlowError {
         use FlowErrorKind as K;
         use FlowProtocol as P;
         match (self.kind, self.protocol) {
-            (K::Unrecognised { .. }, _) | (_, None) => "flow.unrecognised",
+            (K::Unrecognised { .. } | K::TooShort { .. }, _) | (_, None) => "flow.unrecognised",
             (K::BadField { field, .. }, _) => field,
             (K::TemplateRejected { why, .. }, _) => why,
             (K::Packet(e), _) => e.reason(),
@@ -463,6 +469,13 @@ impl fmt::Display for FlowError {
             FlowErrorKind::Unrecognised { version } => {
                 write!(f, "not a flow export (version field {version})")
             }
+            FlowErrorKind::TooShort { len: 0 } => {
+                write!(f, "empty datagram: not a flow export")
+            }
+            FlowErrorKind::TooShort { len } => write!(
+                f,
+                "{len}-byte datagram: too short for a version field, not a flow export"
+            ),
             FlowErrorKind::Truncated { what, need, have } => {
                 write!(f, "{what} truncated: need {need} bytes, have {have}")
             }
@@ -702,6 +715,16 @@ impl FlowDecoder {
             9 => FlowProtocol::NetflowV9,
             10 => FlowProtocol::Ipfix,
             0 if datagram.len() >= 4 && datagram[2..4] == [0, 5] => FlowProtocol::SflowV5,
+            _ if datagram.len() < 2 => {
+                ctx.error(FlowError {
+                    protocol: None,
+                    offset: 0,
+                    kind: FlowErrorKind::TooShort {
+                        len: datagram.len(),
+                    },
+                });
+                return ctx.summary;
+            }
             _ => {
                 ctx.error(FlowError {
                     protocol: None,
