@@ -5,11 +5,16 @@
 //! batches; one decoder thread (the caller's) decodes every datagram with the shared
 //! template state, aggregates the records and, once per second of wall-clock time, runs
 //! incident detection over everything aggregated so far and prints the incidents it has
-//! not printed yet. On SIGINT / SIGTERM, after `--duration` or `--max-datagrams`, the
-//! receivers stop, the queue is drained, and the counts are printed: datagrams received,
-//! records decoded, malformed datagrams (with their errors by reason, and the exporter and
-//! description of the first of each), losses from the exporters' sequence numbers and the
-//! kernel's drop counter of each socket (`/proc/net/udp`).
+//! not printed yet. On SIGINT / SIGTERM, after `--duration`, `--max-datagrams` or
+//! `--idle-exit`, the receivers stop, the queue is drained, and the counts are printed:
+//! datagrams received, records decoded, malformed datagrams (with their errors by reason,
+//! and the exporter and description of the first of each), losses from the exporters'
+//! sequence numbers and the kernel's drop counter of each socket (`/proc/net/udp`).
+//!
+//! When the output cannot be written (a closed pipe, a full disk), the whole collector
+//! stops at once: the receivers are told to stop and the queue is closed, so no thread is
+//! left blocked on a full queue, and the error goes to `main` (a broken pipe ends the
+//! process quietly, anything else is reported with exit code 1).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
@@ -324,15 +329,27 @@ pub struct ReasonTally {
 impl ErrorReasons {
     /// Count one decoding error of a datagram from `exporter`.
     pub fn note(&mut self, exporter: IpAddr, e: &FlowError) {
+        let kind = crate::flows::error_kind(e);
+        self.tally(e.reason(), kind, exporter, e.offset, || e.to_string());
+    }
+
+    fn tally(
+        &mut self,
+        reason: &'static str,
+        kind: &'static str,
+        exporter: IpAddr,
+        offset: usize,
+        message: impl FnOnce() -> String,
+    ) {
         self.by_reason
-            .entry(e.reason())
+            .entry(reason)
             .and_modify(|t| t.count += 1)
             .or_insert_with(|| ReasonTally {
-                kind: crate::flows::error_kind(e),
+                kind,
                 count: 1,
                 exporter,
-                offset: e.offset,
-                message: e.to_string(),
+                offset,
+                message: message(),
             });
     }
 
@@ -361,6 +378,21 @@ impl ErrorReasons {
             })
             .collect()
     }
+
+    /// One text line per reason: `  reason: N errors, first from EXPORTER: message`.
+    fn write_lines(&self, out: &mut impl Write, noun: &str) -> std::io::Result<()> {
+        for (reason, t) in self.sorted() {
+            writeln!(
+                out,
+                "  {reason}: {} {noun}{}, first from {}: {}",
+                t.count,
+                if t.count == 1 { "" } else { "s" },
+                t.exporter,
+                t.message
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Counts of a collector run.
@@ -376,11 +408,71 @@ struct Totals {
     reasons: ErrorReasons,
 }
 
+/// What the decoder thread keeps: the flow state, the aggregate and the counts.
+struct Decoding {
+    totals: Totals,
+    seq: SeqTracker,
+    run: FlowRun,
+    agg: Aggregator,
+    /// When the first and the latest batch arrived.
+    first_at: Option<Instant>,
+    last_at: Instant,
+    decode_time: Duration,
+}
+
+impl Decoding {
+    /// Decode, aggregate and count the datagrams of one batch.
+    fn batch(&mut self, batch: &Batch) {
+        let t0 = Instant::now();
+        self.first_at.get_or_insert(t0);
+        self.last_at = t0;
+        let totals = &mut self.totals;
+        for &(exporter, ts, start, len) in &batch.items {
+            let d = &batch.data[start..start + len];
+            totals.datagrams += 1;
+            totals.bytes += len as u64;
+            let sniffed = sniff(d);
+            if let Some(p) = sniffed {
+                *totals.by_protocol.entry(p.name()).or_default() += 1;
+            }
+            let reasons = &mut totals.reasons;
+            let (summary, templates) = self.run.decode_into(
+                exporter,
+                ts,
+                d,
+                &mut self.agg,
+                |e| reasons.note(exporter, e),
+                |_| {},
+            );
+            totals.records += u64::from(summary.records);
+            totals.templates += u64::from(templates);
+            totals.errors += u64::from(summary.errors);
+            if summary.errors > 0 {
+                totals.malformed += 1;
+            }
+            // A header that is not consistent may hold any sequence number and scope:
+            // following it would invent losses.
+            if sniffed.is_some() {
+                self.seq
+                    .note(exporter, d, summary.data_records, summary.errors > 0);
+            }
+        }
+        self.decode_time += t0.elapsed();
+    }
+}
+
+/// Turn a failed write of the output into the error `main` reports (a broken pipe stays
+/// recognisable in its chain, and ends the process quietly).
+fn output_error(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    e.into().context("cannot write the output")
+}
+
 /// Run `floodtrace collect`.
 pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
     let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
     let mut sockets = Vec::new();
     for (name, addr) in [
         ("netflow", &args.netflow),
@@ -408,19 +500,21 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
     let (tx, rx) = mpsc::sync_channel::<Batch>(4096);
     let started = Instant::now();
     let mut drops = 0u64;
-    let mut totals = Totals::default();
-    let mut seq = SeqTracker::default();
-    let mut run = FlowRun::live();
-    let mut agg = if args.no_detect {
-        Aggregator::counting_only()
-    } else {
-        Aggregator::new()
+    let mut dec = Decoding {
+        totals: Totals::default(),
+        seq: SeqTracker::default(),
+        run: FlowRun::live(),
+        agg: if args.no_detect {
+            Aggregator::counting_only()
+        } else {
+            Aggregator::new()
+        },
+        first_at: None,
+        last_at: Instant::now(),
+        decode_time: Duration::ZERO,
     };
     let mut printed: HashSet<(String, u64)> = HashSet::new();
     let mut out = std::io::stdout().lock();
-    let mut first_at: Option<Instant> = None;
-    let mut last_at = Instant::now();
-    let mut decode_time = Duration::ZERO;
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let mut handles = Vec::new();
         for sock in &sockets {
@@ -428,151 +522,147 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
             let stop = Arc::clone(&stop);
             let received = Arc::clone(&received);
             let max = args.max_datagrams;
-            handles.push(scope.spawn(move || {
-                let mut buf = vec![0u8; 65536];
-                let mut batch = Batch {
-                    data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
-                    items: Vec::with_capacity(BATCH_DATAGRAMS),
-                };
-                let flush = |batch: &mut Batch| {
-                    if batch.items.is_empty() {
-                        return true;
-                    }
-                    let full = std::mem::replace(
-                        batch,
-                        Batch {
-                            data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
-                            items: Vec::with_capacity(BATCH_DATAGRAMS),
-                        },
-                    );
-                    tx.send(full).is_ok()
-                };
-                while !stop.load(Ordering::Relaxed) {
-                    match sock.recv_from(&mut buf) {
-                        Ok((n, from)) => {
-                            let start = batch.data.len();
-                            batch.data.extend_from_slice(&buf[..n]);
-                            batch.items.push((from.ip(), now_ns(), start, n));
-                            let total = received.fetch_add(1, Ordering::Relaxed) + 1;
-                            if max.is_some_and(|m| total >= m) {
-                                stop.store(true, Ordering::Relaxed);
-                            }
-                            if batch.items.len() >= BATCH_DATAGRAMS && !flush(&mut batch) {
-                                break;
-                            }
-                        }
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                std::io::ErrorKind::WouldBlock
-                                    | std::io::ErrorKind::TimedOut
-                                    | std::io::ErrorKind::Interrupted
-                            ) =>
-                        {
-                            if !flush(&mut batch) {
-                                break;
-                            }
-                        }
-                        Err(_) => break,
-                    }
-                }
-                flush(&mut batch);
-                kernel_drops(sock).unwrap_or(0)
-            }));
+            handles.push(scope.spawn(move || receive(sock, &tx, &stop, &received, max)));
         }
         drop(tx);
-        let mut last_detect = Instant::now();
-        loop {
-            if args
-                .duration
-                .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
-                || args
-                    .idle_exit
-                    .is_some_and(|d| first_at.is_some() && last_at.elapsed().as_secs_f64() >= d)
-            {
-                stop.store(true, Ordering::Relaxed);
-            }
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(batch) => {
-                    let t0 = Instant::now();
-                    first_at.get_or_insert(t0);
-                    last_at = t0;
-                    for &(exporter, ts, start, len) in &batch.items {
-                        let d = &batch.data[start..start + len];
-                        totals.datagrams += 1;
-                        totals.bytes += len as u64;
-                        let sniffed = sniff(d);
-                        if let Some(p) = sniffed {
-                            *totals.by_protocol.entry(p.name()).or_default() += 1;
-                        }
-                        let reasons = &mut totals.reasons;
-                        let (summary, templates) = run.decode_into(
-                            exporter,
-                            ts,
-                            d,
-                            &mut agg,
-                            |e| reasons.note(exporter, e),
-                            |_| {},
-                        );
-                        totals.records += u64::from(summary.records);
-                        totals.templates += u64::from(templates);
-                        totals.errors += u64::from(summary.errors);
-                        if summary.errors > 0 {
-                            totals.malformed += 1;
-                        }
-                        // A header that is not consistent may hold any sequence number
-                        // and scope: following it would invent losses.
-                        if sniffed.is_some() {
-                            seq.note(exporter, d, summary.data_records, summary.errors > 0);
-                        }
-                    }
-                    decode_time += t0.elapsed();
+        let decoded = (|| -> anyhow::Result<()> {
+            let mut last_detect = Instant::now();
+            loop {
+                if args
+                    .duration
+                    .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+                    || args.idle_exit.is_some_and(|d| {
+                        dec.first_at.is_some() && dec.last_at.elapsed().as_secs_f64() >= d
+                    })
+                {
+                    stop.store(true, Ordering::Relaxed);
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                match rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok(batch) => dec.batch(&batch),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                }
+                if !args.no_detect && last_detect.elapsed() >= Duration::from_secs(1) {
+                    last_detect = Instant::now();
+                    report_incidents(&dec.agg, &dec.run, &mut printed, args.format, &mut out)
+                        .map_err(output_error)?;
+                }
             }
-            if !args.no_detect && last_detect.elapsed() >= Duration::from_secs(1) {
-                last_detect = Instant::now();
-                report_incidents(&agg, &run, &mut printed, args.format, &mut out)?;
-            }
-        }
+        })();
+        // However decoding ended (the receivers all stopped, or the output failed), stop
+        // the receivers and close the queue, so that none is left waiting on a full queue
+        // for a decoder that is gone.
+        stop.store(true, Ordering::Relaxed);
+        drop(rx);
         for h in handles {
             drops += h.join().unwrap_or(0);
         }
-        Ok(())
+        decoded
     })?;
     if !args.no_detect {
-        report_incidents(&agg, &run, &mut printed, args.format, &mut out)?;
+        report_incidents(&dec.agg, &dec.run, &mut printed, args.format, &mut out)
+            .map_err(output_error)?;
     }
-    let active = match first_at {
-        Some(f) => last_at.duration_since(f).as_secs_f64(),
+    write_summary(&mut out, &args, &dec, drops, started, printed.len()).map_err(output_error)?;
+    Ok(crate::cli::exit::OK)
+}
+
+/// A receiver thread: drain `sock` into batches sent to the decoder until `stop` is set or
+/// the queue is closed; returns the socket's kernel drop counter.
+fn receive(
+    sock: &UdpSocket,
+    tx: &mpsc::SyncSender<Batch>,
+    stop: &AtomicBool,
+    received: &AtomicU64,
+    max: Option<u64>,
+) -> u64 {
+    let mut buf = vec![0u8; 65536];
+    let new_batch = || Batch {
+        data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
+        items: Vec::with_capacity(BATCH_DATAGRAMS),
+    };
+    let mut batch = new_batch();
+    // Hand the batch over; `false` when the decoder is gone.
+    let flush = |batch: &mut Batch| {
+        if batch.items.is_empty() {
+            return true;
+        }
+        tx.send(std::mem::replace(batch, new_batch())).is_ok()
+    };
+    while !stop.load(Ordering::Relaxed) {
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let start = batch.data.len();
+                batch.data.extend_from_slice(&buf[..n]);
+                batch.items.push((from.ip(), now_ns(), start, n));
+                let total = received.fetch_add(1, Ordering::Relaxed) + 1;
+                if max.is_some_and(|m| total >= m) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if batch.items.len() >= BATCH_DATAGRAMS && !flush(&mut batch) {
+                    break;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                if !flush(&mut batch) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    flush(&mut batch);
+    kernel_drops(sock).unwrap_or(0)
+}
+
+/// Print the counts of the run (the JSON summary line, or the text lines).
+fn write_summary(
+    out: &mut impl Write,
+    args: &CollectArgs,
+    dec: &Decoding,
+    drops: u64,
+    started: Instant,
+    incidents: usize,
+) -> std::io::Result<()> {
+    let (totals, seq) = (&dec.totals, &dec.seq);
+    let active = match dec.first_at {
+        Some(f) => dec.last_at.duration_since(f).as_secs_f64(),
         None => 0.0,
     };
-    let decode_rate = totals.records as f64 / decode_time.as_secs_f64().max(1e-9);
-    let summary = serde_json::json!({
-        "type": "summary",
-        "datagrams": totals.datagrams,
-        "bytes": totals.bytes,
-        "by_protocol": totals.by_protocol,
-        "records": totals.records,
-        "templates": totals.templates,
-        "malformed_datagrams": totals.malformed,
-        "errors": totals.errors,
-        "error_reasons": totals.reasons.to_json(),
-        "sequence_lost_datagrams": seq.lost_datagrams,
-        "sequence_lost_records": seq.lost_records,
-        "sequence_late": seq.late,
-        "exporter_domains": seq.domains,
-        "sequences_untracked": seq.untracked,
-        "kernel_drops": drops,
-        "seconds": started.elapsed().as_secs_f64(),
-        "active_seconds": active,
-        "decode_seconds": decode_time.as_secs_f64(),
-        "decode_records_per_second": decode_rate,
-        "incidents": printed.len(),
-    });
+    let decode_rate = totals.records as f64 / dec.decode_time.as_secs_f64().max(1e-9);
     match args.format {
-        CollectFormat::Json => writeln!(out, "{summary}")?,
+        CollectFormat::Json => {
+            let summary = serde_json::json!({
+                "type": "summary",
+                "datagrams": totals.datagrams,
+                "bytes": totals.bytes,
+                "by_protocol": totals.by_protocol,
+                "records": totals.records,
+                "templates": totals.templates,
+                "malformed_datagrams": totals.malformed,
+                "errors": totals.errors,
+                "error_reasons": totals.reasons.to_json(),
+                "sequence_lost_datagrams": seq.lost_datagrams,
+                "sequence_lost_records": seq.lost_records,
+                "sequence_late": seq.late,
+                "exporter_domains": seq.domains,
+                "sequences_untracked": seq.untracked,
+                "kernel_drops": drops,
+                "seconds": started.elapsed().as_secs_f64(),
+                "active_seconds": active,
+                "decode_seconds": dec.decode_time.as_secs_f64(),
+                "decode_records_per_second": decode_rate,
+                "incidents": incidents,
+            });
+            writeln!(out, "{summary}")?;
+        }
         CollectFormat::Text => {
             writeln!(
                 out,
@@ -590,31 +680,27 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
             )?;
             writeln!(
                 out,
-                "malformed {} datagrams ({} errors); lost by sequence numbers: {} datagrams (v9/sFlow), {} records (v5/IPFIX), {} late; kernel drops {}",
-                totals.malformed, totals.errors, seq.lost_datagrams, seq.lost_records, seq.late, drops
+                "malformed {} datagrams ({} errors); lost by sequence numbers: {} datagrams \
+                 (v9/sFlow), {} records (v5/IPFIX), {} late; kernel drops {}",
+                totals.malformed,
+                totals.errors,
+                seq.lost_datagrams,
+                seq.lost_records,
+                seq.late,
+                drops
             )?;
-            for (reason, t) in totals.reasons.sorted() {
-                writeln!(
-                    out,
-                    "  {reason}: {} error{}, first from {}: {}",
-                    t.count,
-                    if t.count == 1 { "" } else { "s" },
-                    t.exporter,
-                    t.message
-                )?;
-            }
+            totals.reasons.write_lines(out, "error")?;
             writeln!(
                 out,
                 "decoding: {:.3} s for {} records ({:.2} M records/s); {} incident(s)",
-                decode_time.as_secs_f64(),
+                dec.decode_time.as_secs_f64(),
                 totals.records,
                 decode_rate / 1e6,
-                printed.len()
+                incidents
             )?;
         }
     }
-    out.flush()?;
-    Ok(crate::cli::exit::OK)
+    out.flush()
 }
 
 /// Detect over everything aggregated so far and print the incidents not printed yet.

@@ -4,7 +4,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -40,11 +41,20 @@ struct Collected {
     stderr: String,
 }
 
-/// Run `floodtrace collect` (NetFlow listener only: it takes any protocol) with `format`,
-/// send it each `(source address, datagram)` in order, and wait for it to stop after
-/// exactly that many datagrams (`--duration` stops it if some never arrive).
-fn collect(format: &str, datagrams: &[(&str, Vec<u8>)]) -> Collected {
-    let count = datagrams.len().to_string();
+/// A collector started on an ephemeral port of 127.0.0.1 (NetFlow listener only: it takes
+/// any protocol), with its start-up lines read.
+struct Started {
+    child: Child,
+    /// Where to send.
+    to: SocketAddr,
+    stderr: BufReader<ChildStderr>,
+    /// Standard error read so far.
+    head: String,
+}
+
+/// Start `floodtrace collect --netflow 127.0.0.1:0 --ipfix off --sflow off EXTRA…` with
+/// standard output going to `stdout`, and wait for the start-up line naming its port.
+fn start(extra: &[&str], stdout: Stdio) -> Started {
     let mut child = Command::new(BIN)
         .args([
             "collect",
@@ -55,10 +65,9 @@ fn collect(format: &str, datagrams: &[(&str, Vec<u8>)]) -> Collected {
             "--sflow",
             "off",
         ])
-        .args(["--no-detect", "--format", format, "--max-datagrams", &count])
-        .args(["--duration", "30"])
+        .args(extra)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
@@ -75,24 +84,56 @@ fn collect(format: &str, datagrams: &[(&str, Vec<u8>)]) -> Collected {
             break addr.parse().expect("listen address");
         }
     };
+    Started {
+        child,
+        to,
+        stderr,
+        head,
+    }
+}
+
+/// Send each `(source address, datagram)` to `to`, in order.
+fn send(to: SocketAddr, datagrams: &[(&str, Vec<u8>)]) {
     for (from, d) in datagrams {
         let sock = UdpSocket::bind((*from, 0)).unwrap_or_else(|e| panic!("bind {from}: {e}"));
         sock.send_to(d, to).expect("send to the collector");
     }
+}
+
+/// Run `floodtrace collect` (NetFlow listener only: it takes any protocol) with `format`,
+/// send it each `(source address, datagram)` in order, and wait for it to stop after
+/// exactly that many datagrams (`--duration` stops it if some never arrive).
+fn collect(format: &str, datagrams: &[(&str, Vec<u8>)]) -> Collected {
+    let count = datagrams.len().to_string();
+    let mut c = start(
+        &[
+            "--no-detect",
+            "--format",
+            format,
+            "--max-datagrams",
+            &count,
+            "--duration",
+            "30",
+        ],
+        Stdio::piped(),
+    );
+    send(c.to, datagrams);
     let mut stdout = String::new();
-    child
+    c.child
         .stdout
         .take()
         .expect("piped stdout")
         .read_to_string(&mut stdout)
         .expect("collector stdout");
-    stderr.read_to_string(&mut head).expect("collector stderr");
-    let status = child.wait().expect("wait for the collector");
-    assert!(status.success(), "collector failed ({status}):\n{head}");
-    assert!(!head.contains("panicked"), "panic:\n{head}");
+    c.stderr
+        .read_to_string(&mut c.head)
+        .expect("collector stderr");
+    let status = c.child.wait().expect("wait for the collector");
+    assert!(status.success(), "collector failed ({status}):\n{}", c.head);
+    assert!(!c.head.contains("panicked"), "panic:\n{}", c.head);
     Collected {
         stdout,
-        stderr: head,
+        stderr: c.head,
     }
 }
 
@@ -210,4 +251,94 @@ fn collect_names_malformed_datagrams_in_text() {
     assert!(v5.contains("127.0.0.3"), "{v5}");
     let ipfix = line("ipfix.truncated");
     assert!(ipfix.contains("127.0.0.1"), "{ipfix}");
+}
+
+/// A NetFlow v5 datagram whose header counts `count` records and whose `flow_sequence` is
+/// `seq`, holding one UDP record to each of `dsts` (10.0.2.1:1000 -> DST:53) of `packets`
+/// packets.
+fn v5_records(seq: u32, count: u16, dsts: &[[u8; 4]], packets: u32) -> Vec<u8> {
+    let mut d = v5(seq, 0);
+    d[2..4].copy_from_slice(&count.to_be_bytes());
+    let record = d.split_off(24);
+    for dst in dsts {
+        let mut r = record.clone();
+        r[4..8].copy_from_slice(dst);
+        r[16..20].copy_from_slice(&packets.to_be_bytes());
+        r[20..24].copy_from_slice(&packets.saturating_mul(100).to_be_bytes());
+        d.extend_from_slice(&r);
+    }
+    d
+}
+
+/// Bursts of flood records to new destinations, so that incidents are printed.
+fn flood(to: SocketAddr, round: u8) {
+    let datagrams: Vec<_> = (1..=30)
+        .map(|i| {
+            let dst = [198, 18, round, i];
+            (
+                "127.0.0.1",
+                v5_records(u32::from(i) * 10, 10, &[dst; 10], 100_000),
+            )
+        })
+        .collect();
+    send(to, &datagrams);
+}
+
+/// Send floods to a collector until it exits (at most `limit`); its exit status and
+/// standard error.
+fn flood_until_exit(mut c: Started, limit: Duration) -> (Option<i32>, String) {
+    let started = Instant::now();
+    let mut round = 0;
+    let status = loop {
+        if let Some(status) = c.child.try_wait().expect("collector status") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = c.child.kill();
+            let _ = c.child.wait();
+            c.stderr.read_to_string(&mut c.head).ok();
+            panic!(
+                "the collector still ran {:?} after its output failed:\n{}",
+                started.elapsed(),
+                c.head
+            );
+        }
+        flood(c.to, round);
+        round = round.wrapping_add(1);
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    c.stderr
+        .read_to_string(&mut c.head)
+        .expect("collector stderr");
+    assert!(!c.head.contains("panicked"), "panic:\n{}", c.head);
+    (status.code(), c.head)
+}
+
+/// When its output cannot be written, the collector stops at once, whatever its
+/// --duration: a full disk is an error (exit 1, said once), a closed pipe (`| head -n1`)
+/// ends it quietly with exit 0. Before, the decoder stopped and the receivers and main
+/// thread waited for ever.
+#[test]
+fn collect_stops_when_its_output_fails() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let c = start(
+        &["--format", "json", "--duration", "600"],
+        Stdio::from(full),
+    );
+    let (code, stderr) = flood_until_exit(c, Duration::from_secs(15));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("floodtrace: cannot write the output: No space left on device"),
+        "{stderr}"
+    );
+
+    let mut c = start(&["--format", "json", "--duration", "600"], Stdio::piped());
+    // The reader goes away before anything is written.
+    drop(c.child.stdout.take());
+    let (code, stderr) = flood_until_exit(c, Duration::from_secs(15));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("cannot write"), "{stderr}");
 }
