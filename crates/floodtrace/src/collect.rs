@@ -8,13 +8,16 @@
 //! not printed yet. On SIGINT / SIGTERM, after `--duration`, `--max-datagrams` or
 //! `--idle-exit`, the receivers stop, the queue is drained, and the counts are printed:
 //! datagrams received, records decoded, malformed datagrams (with their errors by reason,
-//! and the exporter and description of the first of each), losses from the exporters'
-//! sequence numbers and the kernel's drop counter of each socket (`/proc/net/udp`).
+//! and the exporter and description of the first of each), losses, late and duplicated
+//! datagrams, restarts and resyncs from the exporters' sequence numbers ([`sequence`]) and
+//! the kernel's drop counter of each socket (`/proc/net/udp`).
 //!
 //! When the output cannot be written (a closed pipe, a full disk), the whole collector
 //! stops at once: the receivers are told to stop and the queue is closed, so no thread is
 //! left blocked on a full queue, and the error goes to `main` (a broken pipe ends the
 //! process quietly, anything else is reported with exit code 1).
+
+mod sequence;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
@@ -27,9 +30,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
-use floodtrace_wire::flow::{sniff, FlowError, FlowProtocol, RawDatagrams};
+use floodtrace_wire::flow::{sniff, FlowError, RawDatagrams};
 
 use crate::flows::FlowRun;
+use sequence::SeqTracker;
 
 const COLLECT_HELP: &str = "\
 Examples:
@@ -180,123 +184,6 @@ fn listen(addr: &str, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)> {
     let sock: UdpSocket = sock.into();
     sock.set_read_timeout(Some(Duration::from_millis(50)))?;
     Ok((sock, got))
-}
-
-/// Whose numbering one sequence counter follows: the protocol, an address and the number
-/// that scopes the sequence within it, as each protocol defines it (see [`SeqTracker::note`]).
-type SeqKey = (FlowProtocol, IpAddr, u32);
-
-/// Sequence-number losses per exporter and observation domain.
-#[derive(Debug, Default)]
-pub struct SeqTracker {
-    next: HashMap<SeqKey, u32>,
-    /// Datagrams missing (NetFlow v9, sFlow: they number datagrams).
-    pub lost_datagrams: u64,
-    /// Records missing (NetFlow v5, IPFIX: they number records).
-    pub lost_records: u64,
-    /// Datagrams that arrived behind the sequence (late or duplicated).
-    pub late: u64,
-    /// Exporter domains seen.
-    pub domains: usize,
-    /// Datagrams of sequences not followed because [`MAX_SEQUENCES`] were already followed.
-    pub untracked: u64,
-}
-
-/// Most sequences followed at once: a hostile sender inventing a source id or domain per
-/// datagram must not grow the table without bound. Real deployments have a few thousand.
-pub const MAX_SEQUENCES: usize = 65_536;
-
-impl SeqTracker {
-    /// Note one datagram from `exporter`: its header's sequence number and how much it
-    /// advances it. `data_records` is what an IPFIX message counts (all data records);
-    /// `resync` skips the check after this datagram (its record count is unknown).
-    ///
-    /// Each protocol numbers within its own scope, and one sequence is followed per scope:
-    /// NetFlow v5 per exporter and (engine type, engine id), NetFlow v9 per exporter and
-    /// source id, IPFIX per exporter and observation domain, sFlow per agent address (from
-    /// the datagram, whichever address sent it) and sub-agent id.
-    pub fn note(&mut self, exporter: IpAddr, d: &[u8], data_records: u32, resync: bool) {
-        let be32 = |at: usize| {
-            d.get(at..at + 4)
-                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        let be16 = |at: usize| d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-        let (key, seq, advance): (SeqKey, u32, u32) = match (be16(0), be16(2)) {
-            // Engine type and id (bytes 20, 21): a router's engines number flows apart.
-            (Some(5), Some(count)) => match (be32(16), be16(20)) {
-                (Some(s), Some(engine)) => (
-                    (FlowProtocol::NetflowV5, exporter, u32::from(engine)),
-                    s,
-                    u32::from(count),
-                ),
-                _ => return,
-            },
-            (Some(9), _) => match (be32(12), be32(16)) {
-                (Some(s), Some(source_id)) => {
-                    ((FlowProtocol::NetflowV9, exporter, source_id), s, 1)
-                }
-                _ => return,
-            },
-            (Some(10), _) => match (be32(8), be32(12)) {
-                (Some(s), Some(domain)) => {
-                    ((FlowProtocol::Ipfix, exporter, domain), s, data_records)
-                }
-                _ => return,
-            },
-            (Some(0), Some(5)) => {
-                // Agent address type 1 (IPv4) or 2 (IPv6), the address, then sub-agent id
-                // and sequence number.
-                let (agent, at) = match be32(4) {
-                    Some(1) => (
-                        d.get(8..12)
-                            .and_then(|a| <[u8; 4]>::try_from(a).ok())
-                            .map(IpAddr::from),
-                        12,
-                    ),
-                    Some(2) => (
-                        d.get(8..24)
-                            .and_then(|a| <[u8; 16]>::try_from(a).ok())
-                            .map(IpAddr::from),
-                        24,
-                    ),
-                    _ => return,
-                };
-                match (agent, be32(at), be32(at + 4)) {
-                    (Some(agent), Some(sub_agent), Some(s)) => {
-                        ((FlowProtocol::SflowV5, agent, sub_agent), s, 1)
-                    }
-                    _ => return,
-                }
-            }
-            _ => return,
-        };
-        if let Some(&expected) = self.next.get(&key) {
-            let diff = seq.wrapping_sub(expected) as i32;
-            let units = match key.0 {
-                FlowProtocol::NetflowV9 | FlowProtocol::SflowV5 => &mut self.lost_datagrams,
-                _ => &mut self.lost_records,
-            };
-            if diff > 0 {
-                *units += diff as u64;
-            } else if diff < 0 {
-                // Late: it was counted as lost when a later one arrived.
-                self.late += 1;
-                *units = units.saturating_sub(u64::from(advance));
-                return;
-            }
-        } else if self.next.len() >= MAX_SEQUENCES {
-            self.untracked += 1;
-            return;
-        } else {
-            self.domains += 1;
-        }
-        if resync {
-            self.next.remove(&key);
-            self.domains -= 1;
-        } else {
-            self.next.insert(key, seq.wrapping_add(advance));
-        }
-    }
 }
 
 /// Decoding errors of a collector run by reason, for the summary: a count each and where
@@ -454,7 +341,7 @@ impl Decoding {
             // following it would invent losses.
             if sniffed.is_some() {
                 self.seq
-                    .note(exporter, d, summary.data_records, summary.errors > 0);
+                    .note(exporter, ts, d, summary.data_records, summary.errors > 0);
             }
         }
         self.decode_time += t0.elapsed();
@@ -622,6 +509,28 @@ fn receive(
     kernel_drops(sock).unwrap_or(0)
 }
 
+/// `counts` (in [`sequence::PROTOCOLS`] order) by protocol name, leaving out zeros.
+fn per_protocol(counts: &[u64; 4]) -> BTreeMap<&'static str, u64> {
+    sequence::PROTOCOLS
+        .iter()
+        .zip(counts)
+        .filter(|(_, &n)| n > 0)
+        .map(|(p, &n)| (p.name(), n))
+        .collect()
+}
+
+/// `netflow5 1, sflow 2`, or `none`.
+fn per_protocol_text(counts: &[u64; 4]) -> String {
+    let m = per_protocol(counts);
+    if m.is_empty() {
+        return "none".to_string();
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Print the counts of the run (the JSON summary line, or the text lines).
 fn write_summary(
     out: &mut impl Write,
@@ -652,6 +561,9 @@ fn write_summary(
                 "sequence_lost_datagrams": seq.lost_datagrams,
                 "sequence_lost_records": seq.lost_records,
                 "sequence_late": seq.late,
+                "sequence_duplicates": seq.duplicates,
+                "sequence_resets": per_protocol(&seq.resets),
+                "sequence_resyncs": per_protocol(&seq.resyncs),
                 "exporter_domains": seq.domains,
                 "sequences_untracked": seq.untracked,
                 "kernel_drops": drops,
@@ -681,12 +593,16 @@ fn write_summary(
             writeln!(
                 out,
                 "malformed {} datagrams ({} errors); lost by sequence numbers: {} datagrams \
-                 (v9/sFlow), {} records (v5/IPFIX), {} late; kernel drops {}",
+                 (v9/sFlow), {} records (v5/IPFIX), {} late, {} duplicates; exporter restarts \
+                 {}; resyncs {}; kernel drops {}",
                 totals.malformed,
                 totals.errors,
                 seq.lost_datagrams,
                 seq.lost_records,
                 seq.late,
+                seq.duplicates,
+                per_protocol_text(&seq.resets),
+                per_protocol_text(&seq.resyncs),
                 drops
             )?;
             totals.reasons.write_lines(out, "error")?;
@@ -937,47 +853,6 @@ pub fn run_replay(args: ReplayArgs) -> anyhow::Result<u8> {
 mod tests {
     use super::*;
 
-    fn v9(seq: u32, domain: u32) -> Vec<u8> {
-        let mut d = vec![0, 9, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
-        d.extend_from_slice(&seq.to_be_bytes());
-        d.extend_from_slice(&domain.to_be_bytes());
-        d
-    }
-
-    /// A sender inventing a source id per datagram fills the table up to its bound and no
-    /// further; sequences already followed go on being followed.
-    #[test]
-    fn sequences_followed_are_bounded() {
-        let mut t = SeqTracker::default();
-        let e: IpAddr = "192.0.2.1".parse().unwrap();
-        t.note(e, &v9(10, u32::MAX), 0, false);
-        for domain in 0..MAX_SEQUENCES as u32 + 1000 {
-            t.note(e, &v9(0, domain), 0, false);
-        }
-        assert_eq!(t.next.len(), MAX_SEQUENCES);
-        assert_eq!((t.domains, t.untracked), (MAX_SEQUENCES, 1001));
-        t.note(e, &v9(13, u32::MAX), 0, false);
-        assert_eq!(t.lost_datagrams, 2);
-    }
-
-    #[test]
-    fn sequence_losses_per_domain() {
-        let mut t = SeqTracker::default();
-        let e: IpAddr = "192.0.2.1".parse().unwrap();
-        for s in [0, 1, 2, 5, 6, 4] {
-            t.note(e, &v9(s, 1), 0, false);
-        }
-        t.note(e, &v9(100, 2), 0, false);
-        t.note(e, &v9(101, 2), 0, false);
-        // 3 and 4 missing, then 4 arrived late.
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (1, 1, 2));
-        // IPFIX counts records: 10 records, then a message claiming 15 before it.
-        t.note(e, &ipfix(0, 7), 10, false);
-        t.note(e, &ipfix(15, 7), 3, false);
-        t.note(e, &ipfix(18, 7), 3, false);
-        assert_eq!(t.lost_records, 5);
-    }
-
     /// A NetFlow v5 header (no records) from engine `engine_type`/`engine_id`, whose
     /// `flow_sequence` is `seq` and which holds `count` records.
     fn v5(seq: u32, engine_type: u8, engine_id: u8, count: u16) -> Vec<u8> {
@@ -989,109 +864,8 @@ mod tests {
         d
     }
 
-    /// An IPFIX message header with sequence number `seq` from observation domain `domain`.
-    fn ipfix(seq: u32, domain: u32) -> Vec<u8> {
-        let mut d = vec![0, 10, 0, 16, 0, 0, 0, 0];
-        d.extend_from_slice(&seq.to_be_bytes());
-        d.extend_from_slice(&domain.to_be_bytes());
-        d
-    }
-
-    /// An sFlow v5 datagram header of agent `agent`, sub-agent `sub_agent`, sequence `seq`.
-    fn sflow(agent: IpAddr, sub_agent: u32, seq: u32) -> Vec<u8> {
-        let mut d = vec![0, 0, 0, 5];
-        match agent {
-            IpAddr::V4(a) => {
-                d.extend_from_slice(&1u32.to_be_bytes());
-                d.extend_from_slice(&a.octets());
-            }
-            IpAddr::V6(a) => {
-                d.extend_from_slice(&2u32.to_be_bytes());
-                d.extend_from_slice(&a.octets());
-            }
-        }
-        d.extend_from_slice(&sub_agent.to_be_bytes());
-        d.extend_from_slice(&seq.to_be_bytes());
-        d.extend_from_slice(&[0; 8]); // uptime, samples
-        d
-    }
-
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn v5_sequence_runs_per_engine() {
-        let mut t = SeqTracker::default();
-        let e = ip("192.0.2.1");
-        // Two engines of one exporter, each numbering its own flows, interleaved; and two
-        // engine types sharing engine id 1.
-        for i in 0..5 {
-            t.note(e, &v5(100 + 2 * i, 0, 1, 2), 0, false);
-            t.note(e, &v5(5000 + i, 0, 2, 1), 0, false);
-            t.note(e, &v5(70_000 + 3 * i, 1, 1, 3), 0, false);
-        }
-        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
-        // A real loss within one engine is still counted: engine 2 skips 5005 and 5006.
-        t.note(e, &v5(5007, 0, 2, 1), 0, false);
-        t.note(e, &v5(110, 0, 1, 2), 0, false);
-        assert_eq!((t.lost_records, t.late), (2, 0));
-        // And one of them arriving late is taken back.
-        t.note(e, &v5(5005, 0, 2, 1), 0, false);
-        assert_eq!((t.lost_records, t.late), (1, 1));
-    }
-
-    #[test]
-    fn v9_sequence_runs_per_exporter_and_source_id() {
-        let mut t = SeqTracker::default();
-        let (a, b) = (ip("192.0.2.1"), ip("192.0.2.2"));
-        for i in 0..5 {
-            t.note(a, &v9(10 + i, 1), 0, false);
-            t.note(a, &v9(9000 + i, 2), 0, false);
-            t.note(b, &v9(300 + i, 1), 0, false);
-        }
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 3));
-        t.note(b, &v9(308, 1), 0, false);
-        t.note(a, &v9(15, 1), 0, false);
-        assert_eq!((t.lost_datagrams, t.late), (3, 0));
-    }
-
-    #[test]
-    fn ipfix_sequence_runs_per_exporter_and_observation_domain() {
-        let mut t = SeqTracker::default();
-        let (a, b) = (ip("192.0.2.1"), ip("2001:db8::1"));
-        for i in 0..5 {
-            t.note(a, &ipfix(4 * i, 7), 4, false);
-            t.note(a, &ipfix(1_000_000 + i, 8), 1, false);
-            t.note(b, &ipfix(50 + 2 * i, 7), 2, false);
-        }
-        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
-        t.note(a, &ipfix(1_000_009, 8), 1, false);
-        t.note(b, &ipfix(60, 7), 2, false);
-        assert_eq!((t.lost_records, t.late), (4, 0));
-    }
-
-    #[test]
-    fn sflow_sequence_runs_per_agent_and_sub_agent() {
-        let mut t = SeqTracker::default();
-        let relay = ip("192.0.2.1");
-        let (a, b, c) = (ip("198.51.100.1"), ip("198.51.100.2"), ip("2001:db8::2"));
-        // Three agents' datagrams forwarded by one relay, interleaved; agent `a` has two
-        // sub-agents.
-        for i in 0..5 {
-            t.note(relay, &sflow(a, 0, 10 + i), 0, false);
-            t.note(relay, &sflow(a, 1, 400 + i), 0, false);
-            t.note(relay, &sflow(b, 0, 7000 + i), 0, false);
-            t.note(relay, &sflow(c, 0, 20 + i), 0, false);
-        }
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
-        // The agent address says whose sequence it is, not the address it was sent from.
-        t.note(ip("192.0.2.9"), &sflow(b, 0, 7005), 0, false);
-        t.note(relay, &sflow(b, 0, 7006), 0, false);
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
-        // A real loss: sub-agent 1 of `a` skips 405 and 406.
-        t.note(relay, &sflow(a, 1, 407), 0, false);
-        assert_eq!((t.lost_datagrams, t.late), (2, 0));
     }
 
     /// Decode `d` from `exporter`, noting its errors in `reasons`; returns its error count.
@@ -1198,7 +972,7 @@ mod tests {
             );
             assert_eq!(s.errors, 0);
             records += s.records;
-            seq.note("127.0.0.1".parse().unwrap(), d, s.data_records, false);
+            seq.note("127.0.0.1".parse().unwrap(), 0, d, s.data_records, false);
             Ok(())
         })
         .unwrap();

@@ -270,6 +270,52 @@ fn v5_records(seq: u32, count: u16, dsts: &[[u8; 4]], packets: u32) -> Vec<u8> {
     d
 }
 
+/// Exporter restarts, duplicates and a stray number far ahead, over real UDP: a restart
+/// far back starts the sequence again (a gap after it is counted, and counted under
+/// `sequence_resets`), duplicates keep the loss before them and are counted apart, and a
+/// stray number is a resync, not two billion lost records.
+#[test]
+fn collect_counts_restarts_duplicates_and_resyncs() {
+    let mut sent = Vec::new();
+    let mut engine = |id: u8, seqs: &[u32]| {
+        for &s in seqs {
+            sent.push(("127.0.0.1", v5(s, id)));
+        }
+    };
+    // Restart far back, then a gap of 29 records.
+    engine(1, &[5_000_000, 5_000_001, 0, 1, 31, 32]);
+    // A gap of 29, then the datagram after it twice more.
+    engine(2, &[0, 30, 30, 30]);
+    // One stray number far ahead; the sequence goes on.
+    engine(3, &[1, 2, 2_000_000_000, 3, 4]);
+    let s = summary(&collect("json", &sent));
+    assert_eq!(u64_at(&s, "datagrams"), sent.len() as u64, "{s}");
+    assert_eq!(u64_at(&s, "exporter_domains"), 3, "{s}");
+    assert_eq!(u64_at(&s, "sequence_lost_records"), 29 + 29, "{s}");
+    assert_eq!(u64_at(&s, "sequence_late"), 0, "{s}");
+    assert_eq!(u64_at(&s, "sequence_duplicates"), 2, "{s}");
+    assert_eq!(
+        s["sequence_resets"],
+        serde_json::json!({"netflow5": 1}),
+        "{s}"
+    );
+    assert_eq!(
+        s["sequence_resyncs"],
+        serde_json::json!({"netflow5": 1}),
+        "{s}"
+    );
+    // The text summary says the same.
+    let c = collect("text", &sent);
+    assert!(
+        c.stdout.contains(
+            "lost by sequence numbers: 0 datagrams (v9/sFlow), 58 records (v5/IPFIX), 0 late, \
+             2 duplicates; exporter restarts netflow5 1; resyncs netflow5 1;"
+        ),
+        "{}",
+        c.stdout
+    );
+}
+
 /// Bursts of flood records to new destinations, so that incidents are printed.
 fn flood(to: SocketAddr, round: u8) {
     let datagrams: Vec<_> = (1..=30)
