@@ -5,7 +5,7 @@
 //! batches; one decoder thread (the caller's) decodes every datagram with the shared
 //! template state, aggregates the records and, once per second of wall-clock time, runs
 //! incident detection over everything aggregated so far and prints the incidents it has
-//! not printed yet. On SIGINT / SIGTERM, after `--duration`, `--max-datagrams` or
+//! not printed yet. On SIGINT / SIGTERM / SIGHUP, after `--duration`, `--max-datagrams` or
 //! `--idle-exit`, the receivers stop, the queue is drained, and the counts are printed:
 //! datagrams received, records decoded, malformed datagrams (with their errors by reason,
 //! and the exporter and description of the first of each), losses, late and duplicated
@@ -43,7 +43,7 @@ Examples:
 
 Any protocol is accepted on any listener (recognised by content); the defaults are the
 conventional ports. Incidents are printed as they are detected (JSON lines with --format
-json); the counts are printed on exit (Ctrl-C, SIGTERM, --duration, --max-datagrams).";
+json); the counts are printed on exit (Ctrl-C, SIGTERM, SIGHUP, --duration, --max-datagrams).";
 
 /// Output of `collect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -357,7 +357,12 @@ fn output_error(e: impl Into<anyhow::Error>) -> anyhow::Error {
 /// Run `floodtrace collect`.
 pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    // SIGHUP (the terminal went away) stops the collector as SIGTERM does: with the counts.
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
     let mut sockets = Vec::new();

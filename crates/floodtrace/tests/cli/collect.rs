@@ -388,3 +388,31 @@ fn collect_stops_when_its_output_fails() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("cannot write"), "{stderr}");
 }
+
+/// SIGHUP (the terminal closed) ends the collector with its summary, as SIGTERM does;
+/// before, it killed it without one.
+#[test]
+fn collect_prints_its_summary_on_sighup() {
+    let mut c = start(&["--no-detect", "--format", "json"], Stdio::piped());
+    send(c.to, &[("127.0.0.1", v5(1, 0))]);
+    std::thread::sleep(Duration::from_millis(300));
+    let kill = Command::new("kill")
+        .args(["-HUP", &c.child.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(kill.success());
+    let mut stdout = String::new();
+    c.child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .read_to_string(&mut stdout)
+        .expect("collector stdout");
+    let status = c.child.wait().expect("wait for the collector");
+    assert!(status.success(), "{status}");
+    let s = summary(&Collected {
+        stdout,
+        stderr: c.head,
+    });
+    assert_eq!(u64_at(&s, "datagrams"), 1, "{s}");
+}
