@@ -42,8 +42,59 @@ Examples:
   floodtrace collect --format json --max-datagrams 1000000
 
 Any protocol is accepted on any listener (recognised by content); the defaults are the
-conventional ports. Incidents are printed as they are detected (JSON lines with --format
-json); the counts are printed on exit (Ctrl-C, SIGTERM, SIGHUP, --duration, --max-datagrams).";
+conventional ports. A listener is an IP address and a port (port 0: one the kernel picks,
+named on the start-up line) or `off`; host names are not resolved. Incidents are printed as
+they are detected (JSON lines with --format json); the counts are printed on exit (Ctrl-C,
+SIGTERM, SIGHUP, --duration, --max-datagrams, --idle-exit).";
+
+/// Where a listener binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// No listener.
+    Off,
+    /// Bind this address and port.
+    On(SocketAddr),
+}
+
+/// Parse a listener: `IP:PORT` (`[IPv6]:PORT`) or `off`. Host names are not accepted: the
+/// address is bound as given, and a collector's address should not depend on DNS.
+fn parse_listen(s: &str) -> Result<Listen, String> {
+    if s == "off" {
+        return Ok(Listen::Off);
+    }
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(Listen::On(addr));
+    }
+    let usage = "expected IP:PORT (e.g. 0.0.0.0:2055, 127.0.0.1:9995, [::]:4739) or `off`";
+    if s.parse::<IpAddr>().is_ok() || s.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
+        return Err(format!("no port: {usage}"));
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h.trim_matches(['[', ']']), Some(p)),
+        None => (s, None),
+    };
+    if host.parse::<IpAddr>().is_ok() {
+        return Err(format!(
+            "port {:?} is not a number from 0 to 65535: {usage}",
+            port.unwrap_or("")
+        ));
+    }
+    if !host.is_empty() && host.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!("{host:?} is not an IPv4 address: {usage}"));
+    }
+    Err(format!(
+        "host names are not accepted, give an IP address: {usage}"
+    ))
+}
+
+/// Parse a number of seconds that must be positive and finite.
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        Ok(_) => Err("must be a number of seconds above 0".to_string()),
+        Err(e) => Err(format!("not a number of seconds: {e}")),
+    }
+}
 
 /// Output of `collect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -58,28 +109,32 @@ pub enum CollectFormat {
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = COLLECT_HELP)]
 pub struct CollectArgs {
-    /// NetFlow v5/v9 listener (`off` to disable)
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:2055")]
-    pub netflow: String,
+    /// NetFlow v5/v9 listener, IP:PORT (`off` to disable)
+    ///
+    /// Any protocol is accepted on any listener. An IPv6 address goes in brackets
+    /// ([::]:2055); port 0 lets the kernel pick one (named on the start-up line). Host names
+    /// are not accepted.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:2055", value_parser = parse_listen)]
+    pub netflow: Listen,
 
-    /// IPFIX listener (`off` to disable)
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:4739")]
-    pub ipfix: String,
+    /// IPFIX listener, IP:PORT (`off` to disable)
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:4739", value_parser = parse_listen)]
+    pub ipfix: Listen,
 
-    /// sFlow v5 listener (`off` to disable)
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:6343")]
-    pub sflow: String,
+    /// sFlow v5 listener, IP:PORT (`off` to disable)
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:6343", value_parser = parse_listen)]
+    pub sflow: Listen,
 
-    /// Stop after this many seconds
-    #[arg(long, value_name = "SECONDS")]
+    /// Stop after this many seconds (above 0)
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     pub duration: Option<f64>,
 
-    /// Stop after this many datagrams (over all listeners)
-    #[arg(long, value_name = "N")]
+    /// Stop after this many datagrams over all listeners (at least 1)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_datagrams: Option<u64>,
 
-    /// Stop when no datagram arrived for this many seconds after the first one
-    #[arg(long, value_name = "SECONDS")]
+    /// Stop when no datagram arrived for this many seconds (above 0) after the first one
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     pub idle_exit: Option<f64>,
 
     /// Socket receive buffer to ask for, bytes (the kernel caps it at net.core.rmem_max)
@@ -168,10 +223,7 @@ fn kernel_drops(sock: &UdpSocket) -> Option<u64> {
 }
 
 /// Open a listener with a large receive buffer.
-fn listen(addr: &str, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)> {
-    let addr: SocketAddr = addr
-        .parse()
-        .with_context(|| format!("bad listen address {addr:?}"))?;
+fn listen(addr: SocketAddr, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)> {
     let sock = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::DGRAM,
@@ -356,6 +408,30 @@ fn output_error(e: impl Into<anyhow::Error>) -> anyhow::Error {
 
 /// Run `floodtrace collect`.
 pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
+    let listeners: Vec<(&str, SocketAddr)> = [
+        ("netflow", args.netflow),
+        ("ipfix", args.ipfix),
+        ("sflow", args.sflow),
+    ]
+    .into_iter()
+    .filter_map(|(name, l)| match l {
+        Listen::On(addr) => Some((name, addr)),
+        Listen::Off => None,
+    })
+    .collect();
+    if listeners.is_empty() {
+        // A command-line error (exit 2), with the subcommand's usage line.
+        use clap::CommandFactory;
+        let mut cli = crate::cli::Cli::command();
+        cli.build();
+        cli.find_subcommand_mut("collect")
+            .expect("collect is a subcommand")
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "no listener: --netflow, --ipfix and --sflow are all `off`",
+            )
+            .exit();
+    }
     let stop = Arc::new(AtomicBool::new(false));
     // SIGHUP (the terminal went away) stops the collector as SIGTERM does: with the counts.
     for signal in [
@@ -366,14 +442,7 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
     let mut sockets = Vec::new();
-    for (name, addr) in [
-        ("netflow", &args.netflow),
-        ("ipfix", &args.ipfix),
-        ("sflow", &args.sflow),
-    ] {
-        if addr == "off" {
-            continue;
-        }
+    for (name, addr) in listeners {
         let (sock, got) = listen(addr, args.rcvbuf)?;
         let local = sock.local_addr()?;
         eprintln!(
@@ -387,7 +456,6 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
         );
         sockets.push(sock);
     }
-    anyhow::ensure!(!sockets.is_empty(), "no listener: every address is `off`");
     let received = Arc::new(AtomicU64::new(0));
     let (tx, rx) = mpsc::sync_channel::<Batch>(4096);
     let started = Instant::now();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{u64_at, BIN};
+use crate::support::{run, u64_at, BIN};
 
 /// A NetFlow v5 datagram of engine `engine_id` (type 0) whose `flow_sequence` is `seq`,
 /// with one UDP record 10.0.2.1:1000 -> 192.0.2.2:53.
@@ -415,4 +415,32 @@ fn collect_prints_its_summary_on_sighup() {
         stderr: c.head,
     });
     assert_eq!(u64_at(&s, "datagrams"), 1, "{s}");
+}
+
+/// Bad listen addresses and stop conditions are command-line errors (exit 2) that say
+/// what is wrong; before, an address was an error of the run (exit 1) and
+/// `--max-datagrams 0` ran for ever.
+#[test]
+fn collect_rejects_bad_arguments_as_usage_errors() {
+    let off = ["--ipfix", "off", "--sflow", "off"];
+    for (args, says) in [
+        (vec!["--netflow", "foo:2055"], "host names are not accepted"),
+        (vec!["--netflow", "foo"], "host names are not accepted"),
+        (vec!["--netflow", "127.0.0.1"], "no port"),
+        (vec!["--netflow", "[::1]"], "no port"),
+        (vec!["--netflow", "300.1.1.1:5"], "not an IPv4 address"),
+        (vec!["--netflow", "127.0.0.1:99999"], "port \"99999\""),
+        (vec!["--netflow", "off"], "no listener"),
+        (vec!["--max-datagrams", "0"], "--max-datagrams"),
+        (vec!["--duration", "0"], "above 0"),
+        (vec!["--duration=-1"], "above 0"),
+        (vec!["--idle-exit", "nan"], "above 0"),
+    ] {
+        let mut all = vec!["collect"];
+        all.extend(off);
+        all.extend(args.iter().copied());
+        let r = run(&all);
+        r.expect_code(2);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+    }
 }
