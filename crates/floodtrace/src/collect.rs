@@ -222,7 +222,8 @@ fn kernel_drops(sock: &UdpSocket) -> Option<u64> {
     None
 }
 
-/// Open a listener with a large receive buffer.
+/// Open a listener with a large receive buffer; returns the socket and the receive buffer
+/// the kernel granted.
 fn listen(addr: SocketAddr, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)> {
     let sock = socket2::Socket::new(
         socket2::Domain::for_address(addr),
@@ -230,12 +231,24 @@ fn listen(addr: SocketAddr, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)>
         Some(socket2::Protocol::UDP),
     )?;
     let _ = sock.set_recv_buffer_size(rcvbuf);
-    let got = sock.recv_buffer_size().unwrap_or(0);
+    // socket(7): Linux doubles the value set (capped at net.core.rmem_max first), to leave
+    // room for its bookkeeping, and getsockopt returns the doubled value. Half of it is
+    // what was granted of what was asked.
+    let granted = sock.recv_buffer_size().unwrap_or(0) / 2;
     sock.bind(&addr.into())
         .with_context(|| format!("cannot listen on {addr}"))?;
     let sock: UdpSocket = sock.into();
     sock.set_read_timeout(Some(Duration::from_millis(50)))?;
-    Ok((sock, got))
+    Ok((sock, granted))
+}
+
+/// A buffer size in words: MiB or KiB when it is a whole number of them, else bytes.
+fn buffer_size(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// Decoding errors of a collector run by reason, for the summary: a count each and where
@@ -443,15 +456,18 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
     }
     let mut sockets = Vec::new();
     for (name, addr) in listeners {
-        let (sock, got) = listen(addr, args.rcvbuf)?;
+        let (sock, granted) = listen(addr, args.rcvbuf)?;
         let local = sock.local_addr()?;
         eprintln!(
-            "floodtrace: collect: {name} on udp {local} (receive buffer {} KiB{})",
-            got >> 10,
-            if got < args.rcvbuf {
-                ", capped by net.core.rmem_max"
+            "floodtrace: collect: {name} on udp {local} (receive buffer {}{})",
+            buffer_size(granted),
+            if granted < args.rcvbuf {
+                format!(
+                    " of the {} asked: capped by net.core.rmem_max",
+                    buffer_size(args.rcvbuf)
+                )
             } else {
-                ""
+                String::new()
             }
         );
         sockets.push(sock);

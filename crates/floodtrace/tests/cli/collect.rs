@@ -417,6 +417,16 @@ fn collect_prints_its_summary_on_sighup() {
     assert_eq!(u64_at(&s, "datagrams"), 1, "{s}");
 }
 
+/// The start-up line reports the receive buffer granted, not the kernel's doubled
+/// bookkeeping figure (socket(7)): 64 KiB asked (below any net.core.rmem_max) is 64 KiB.
+#[test]
+fn collect_reports_the_receive_buffer_granted() {
+    let mut c = start(&["--no-detect", "--rcvbuf", "65536"], Stdio::null());
+    let _ = c.child.kill();
+    let _ = c.child.wait();
+    assert!(c.head.contains("(receive buffer 64 KiB)"), "{}", c.head);
+}
+
 /// Bad listen addresses and stop conditions are command-line errors (exit 2) that say
 /// what is wrong; before, an address was an error of the run (exit 1) and
 /// `--max-datagrams 0` ran for ever.
