@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
-use floodtrace_wire::flow::{sniff, FlowError, RawDatagrams};
+use floodtrace_wire::flow::{sniff, FlowError, FlowWarning, RawDatagrams};
 
 use crate::flows::FlowRun;
 use sequence::SeqTracker;
@@ -251,8 +251,8 @@ fn buffer_size(bytes: usize) -> String {
     }
 }
 
-/// Decoding errors of a collector run by reason, for the summary: a count each and where
-/// the first came from.
+/// Decoding errors (or warnings) of a collector run by reason, for the summary: a count
+/// each and where the first came from.
 ///
 /// Memory stays bounded whatever arrives: entries are keyed by the decoders' reason keys,
 /// which are `&'static str` (a fixed set compiled into the binary, not text from the
@@ -262,11 +262,12 @@ pub struct ErrorReasons {
     by_reason: HashMap<&'static str, ReasonTally>,
 }
 
-/// The errors of one reason key.
+/// The errors (or warnings) of one reason key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReasonTally {
     /// `flow` (the export itself) or `packet` (an sFlow sampled packet header), as in
-    /// `analyze`'s error list.
+    /// `analyze`'s error list; `warning` for an export outside its protocol's limits,
+    /// decoded whole.
     pub kind: &'static str,
     /// Errors of this reason.
     pub count: u64,
@@ -283,6 +284,12 @@ impl ErrorReasons {
     pub fn note(&mut self, exporter: IpAddr, e: &FlowError) {
         let kind = crate::flows::error_kind(e);
         self.tally(e.reason(), kind, exporter, e.offset, || e.to_string());
+    }
+
+    /// Count one warning (an export decoded whole despite its protocol's limits) of a
+    /// datagram from `exporter`.
+    pub fn note_warning(&mut self, exporter: IpAddr, w: &FlowWarning) {
+        self.tally(w.reason(), "warning", exporter, w.offset, || w.to_string());
     }
 
     fn tally(
@@ -312,9 +319,9 @@ impl ErrorReasons {
         v
     }
 
-    /// The summary's `error_reasons`: `[{reason, kind, count, exporter, offset, message}]`,
-    /// most frequent first; `exporter`, `offset` and `message` describe the first error of
-    /// each reason.
+    /// The summary's `error_reasons` (or `warning_reasons`):
+    /// `[{reason, kind, count, exporter, offset, message}]`, most frequent first;
+    /// `exporter`, `offset` and `message` describe the first of each reason.
     pub fn to_json(&self) -> serde_json::Value {
         self.sorted()
             .into_iter()
@@ -352,12 +359,15 @@ impl ErrorReasons {
 struct Totals {
     datagrams: u64,
     bytes: u64,
-    by_protocol: BTreeMap<&'static str, u64>,
+    /// Datagrams per protocol their version field names, in [`sequence::PROTOCOLS`] order.
+    by_protocol: [u64; 4],
     records: u64,
     templates: u64,
     malformed: u64,
     errors: u64,
     reasons: ErrorReasons,
+    warnings: u64,
+    warning_reasons: ErrorReasons,
 }
 
 /// What the decoder thread keeps: the flow state, the aggregate and the counts.
@@ -383,28 +393,30 @@ impl Decoding {
             let d = &batch.data[start..start + len];
             totals.datagrams += 1;
             totals.bytes += len as u64;
-            let sniffed = sniff(d);
-            if let Some(p) = sniffed {
-                *totals.by_protocol.entry(p.name()).or_default() += 1;
-            }
-            let reasons = &mut totals.reasons;
+            let (reasons, warnings) = (&mut totals.reasons, &mut totals.warning_reasons);
             let (summary, templates) = self.run.decode_into(
                 exporter,
                 ts,
                 d,
                 &mut self.agg,
                 |e| reasons.note(exporter, e),
-                |_| {},
+                |w| warnings.note_warning(exporter, w),
             );
+            // Counted under the protocol its version field names, damaged or not: it was
+            // decoded as that protocol, and its errors are that protocol's.
+            if let Some(p) = summary.protocol {
+                totals.by_protocol[sequence::protocol_index(p)] += 1;
+            }
             totals.records += u64::from(summary.records);
             totals.templates += u64::from(templates);
             totals.errors += u64::from(summary.errors);
+            totals.warnings += u64::from(summary.warnings);
             if summary.errors > 0 {
                 totals.malformed += 1;
             }
             // A header that is not consistent may hold any sequence number and scope:
             // following it would invent losses.
-            if sniffed.is_some() {
+            if sniff(d).is_some() {
                 self.seq
                     .note(exporter, ts, d, summary.data_records, summary.errors > 0);
             }
@@ -641,12 +653,14 @@ fn write_summary(
                 "type": "summary",
                 "datagrams": totals.datagrams,
                 "bytes": totals.bytes,
-                "by_protocol": totals.by_protocol,
+                "by_protocol": per_protocol(&totals.by_protocol),
                 "records": totals.records,
                 "templates": totals.templates,
                 "malformed_datagrams": totals.malformed,
                 "errors": totals.errors,
                 "error_reasons": totals.reasons.to_json(),
+                "warnings": totals.warnings,
+                "warning_reasons": totals.warning_reasons.to_json(),
                 "sequence_lost_datagrams": seq.lost_datagrams,
                 "sequence_lost_records": seq.lost_records,
                 "sequence_late": seq.late,
@@ -665,19 +679,14 @@ fn write_summary(
             writeln!(out, "{summary}")?;
         }
         CollectFormat::Text => {
+            let recognised = match per_protocol_text(&totals.by_protocol).as_str() {
+                "none" => "no flow export".to_string(),
+                s => s.to_string(),
+            };
             writeln!(
                 out,
-                "collected {} datagrams ({} bytes; {}), {} records, {} templates",
-                totals.datagrams,
-                totals.bytes,
-                totals
-                    .by_protocol
-                    .iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                totals.records,
-                totals.templates
+                "collected {} datagrams ({} bytes; {recognised}), {} records, {} templates",
+                totals.datagrams, totals.bytes, totals.records, totals.templates
             )?;
             writeln!(
                 out,
@@ -695,6 +704,14 @@ fn write_summary(
                 drops
             )?;
             totals.reasons.write_lines(out, "error")?;
+            if totals.warnings > 0 {
+                writeln!(
+                    out,
+                    "warnings {} (exports outside their protocol's limits, decoded whole)",
+                    totals.warnings
+                )?;
+                totals.warning_reasons.write_lines(out, "warning")?;
+            }
             writeln!(
                 out,
                 "decoding: {:.3} s for {} records ({:.2} M records/s); {} incident(s)",

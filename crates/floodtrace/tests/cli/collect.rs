@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{run, u64_at, BIN};
+use crate::support::{analyze_json, run, u64_at, TempDir, BIN};
 
 /// A NetFlow v5 datagram of engine `engine_id` (type 0) whose `flow_sequence` is `seq`,
 /// with one UDP record 10.0.2.1:1000 -> 192.0.2.2:53.
@@ -270,6 +270,35 @@ fn v5_records(seq: u32, count: u16, dsts: &[[u8; 4]], packets: u32) -> Vec<u8> {
     d
 }
 
+/// A classic pcap of Ethernet/IPv4/UDP frames from 192.0.2.200:40000 to 192.0.2.100:2055
+/// carrying `payloads`.
+fn export_pcap(payloads: &[Vec<u8>]) -> Vec<u8> {
+    let mut f = Vec::new();
+    for v in [0xa1b2_c3d4u32.to_le_bytes(), [2, 0, 4, 0], [0; 4], [0; 4]] {
+        f.extend_from_slice(&v);
+    }
+    f.extend_from_slice(&65_635u32.to_le_bytes()); // snaplen
+    f.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+    for (i, p) in payloads.iter().enumerate() {
+        let mut frame = vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 8, 0];
+        frame.extend_from_slice(&[0x45, 0]);
+        frame.extend_from_slice(&((28 + p.len()) as u16).to_be_bytes());
+        frame.extend_from_slice(&(i as u16).to_be_bytes());
+        frame.extend_from_slice(&[0, 0, 64, 17, 0, 0, 192, 0, 2, 200, 192, 0, 2, 100]);
+        frame.extend_from_slice(&40_000u16.to_be_bytes());
+        frame.extend_from_slice(&2055u16.to_be_bytes());
+        frame.extend_from_slice(&((8 + p.len()) as u16).to_be_bytes());
+        frame.extend_from_slice(&[0, 0]);
+        frame.extend_from_slice(p);
+        f.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        f.extend_from_slice(&(i as u32).to_le_bytes());
+        f.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        f.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        f.extend_from_slice(&frame);
+    }
+    f
+}
+
 /// Exporter restarts, duplicates and a stray number far ahead, over real UDP: a restart
 /// far back starts the sequence again (a gap after it is counted, and counted under
 /// `sequence_resets`), duplicates keep the loss before them and are counted apart, and a
@@ -314,6 +343,74 @@ fn collect_counts_restarts_duplicates_and_resyncs() {
         "{}",
         c.stdout
     );
+}
+
+/// A NetFlow v5 datagram of 31 records (exactly 24 + 48 × 31 bytes; v5 allows 30) is
+/// decoded whole with a warning, and one whose count (65,535) lies about its 2 records is
+/// a netflow5 error: both are counted under `netflow5`, and `analyze` on a capture and on
+/// a raw file of them says the same (before, the first was plain UDP to `analyze` and
+/// neither was under any protocol in `collect`).
+#[test]
+fn collect_and_analyze_agree_on_v5_counts_above_30() {
+    let dsts: Vec<[u8; 4]> = (1..=31).map(|i| [192, 0, 2, i]).collect();
+    let above_30 = v5_records(0, 31, &dsts, 1);
+    let lying = v5_records(31, 65_535, &dsts[..2], 1);
+    assert_eq!((above_30.len(), lying.len()), (24 + 48 * 31, 24 + 48 * 2));
+    let sent = [
+        ("127.0.0.1", above_30.clone()),
+        ("127.0.0.1", lying.clone()),
+    ];
+    let s = summary(&collect("json", &sent));
+    assert_eq!(s["by_protocol"], serde_json::json!({"netflow5": 2}), "{s}");
+    assert_eq!(u64_at(&s, "records"), 33, "{s}");
+    assert_eq!(u64_at(&s, "warnings"), 1, "{s}");
+    assert_eq!(
+        s["warning_reasons"][0]["reason"], "netflow5.count_above_30",
+        "{s}"
+    );
+    assert_eq!(s["warning_reasons"][0]["kind"], "warning", "{s}");
+    assert_eq!(u64_at(&s, "errors"), 1, "{s}");
+    assert_eq!(s["error_reasons"][0]["reason"], "netflow5.truncated", "{s}");
+    assert_eq!(u64_at(&s, "exporter_domains"), 1, "{s}");
+    let c = collect("text", &sent);
+    assert!(
+        c.stdout.contains("bytes; netflow5 2), 33 records"),
+        "{}",
+        c.stdout
+    );
+    assert!(c.stdout.contains("warnings 1"), "{}", c.stdout);
+    assert!(c
+        .stdout
+        .contains("  netflow5.count_above_30: 1 warning, first from 127.0.0.1"));
+
+    let dir = TempDir::new("collect-v5-above-30");
+    let raw = dir.write("v5.dat", &[above_30.clone(), lying.clone()].concat());
+    let pcap = dir.write("v5.pcap", &export_pcap(&[above_30, lying]));
+    for (path, format) in [(raw, "raw+netflow5"), (pcap, "pcap+netflow5")] {
+        let r = analyze_json(&[], &[&path]);
+        // The lying count is damage (exit 3); the warning alone would not be.
+        r.expect_code(3);
+        let v = r.json();
+        let input = &v["inputs"][0];
+        assert_eq!(input["format"], format, "{input}");
+        assert_eq!(u64_at(input, "flow_records"), 33, "{input}");
+        let mut kinds: Vec<(String, String)> = input["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| (e["reason"].to_string(), e["kind"].to_string()))
+            .collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [
+                ("\"netflow5.count_above_30\"".into(), "\"warning\"".into()),
+                ("\"netflow5.truncated\"".into(), "\"flow\"".into()),
+            ],
+            "{input}"
+        );
+        assert!(r.stderr.contains("netflow5.count_above_30"), "{}", r.stderr);
+    }
 }
 
 /// Bursts of flood records to new destinations, so that incidents are printed.
