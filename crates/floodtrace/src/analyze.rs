@@ -107,12 +107,13 @@ impl Counts {
         }
     }
 
-    /// Whether a problem other than an undecodable packet or a skipped sample was found:
-    /// then the input was not read whole, or parts of it are damaged.
+    /// Whether a problem other than an undecodable packet, a skipped sample or a warning
+    /// about an export decoded anyway was found: then the input was not read whole, or
+    /// parts of it are damaged.
     pub fn damaged(&self) -> bool {
         self.errors
             .values()
-            .any(|t| !matches!(t.kind, "packet" | "skipped"))
+            .any(|t| !matches!(t.kind, "packet" | "skipped" | "warning"))
     }
 
     /// Record a packet decode error of record `number` at `offset`.

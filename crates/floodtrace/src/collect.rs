@@ -5,11 +5,19 @@
 //! batches; one decoder thread (the caller's) decodes every datagram with the shared
 //! template state, aggregates the records and, once per second of wall-clock time, runs
 //! incident detection over everything aggregated so far and prints the incidents it has
-//! not printed yet. On SIGINT / SIGTERM, after `--duration` or `--max-datagrams`, the
-//! receivers stop, the queue is drained, and the counts are printed: datagrams received,
-//! records decoded, malformed datagrams (with their errors by reason, and the exporter and
-//! description of the first of each), losses from the exporters' sequence numbers and the
-//! kernel's drop counter of each socket (`/proc/net/udp`).
+//! not printed yet. On SIGINT / SIGTERM / SIGHUP, after `--duration`, `--max-datagrams` or
+//! `--idle-exit`, the receivers stop, the queue is drained, and the counts are printed:
+//! datagrams received, records decoded, malformed datagrams (with their errors by reason,
+//! and the exporter and description of the first of each), losses, late and duplicated
+//! datagrams, restarts and resyncs from the exporters' sequence numbers ([`sequence`]) and
+//! the kernel's drop counter of each socket (`/proc/net/udp`).
+//!
+//! When the output cannot be written (a closed pipe, a full disk), the whole collector
+//! stops at once: the receivers are told to stop and the queue is closed, so no thread is
+//! left blocked on a full queue, and the error goes to `main` (a broken pipe ends the
+//! process quietly, anything else is reported with exit code 1).
+
+mod sequence;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
@@ -22,9 +30,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use floodtrace_engine::aggregate::Aggregator;
 use floodtrace_report::model::IncidentReport;
-use floodtrace_wire::flow::{sniff, FlowError, FlowProtocol, RawDatagrams};
+use floodtrace_wire::flow::{sniff, FlowError, FlowWarning, RawDatagrams};
 
 use crate::flows::FlowRun;
+use sequence::SeqTracker;
 
 const COLLECT_HELP: &str = "\
 Examples:
@@ -33,8 +42,59 @@ Examples:
   floodtrace collect --format json --max-datagrams 1000000
 
 Any protocol is accepted on any listener (recognised by content); the defaults are the
-conventional ports. Incidents are printed as they are detected (JSON lines with --format
-json); the counts are printed on exit (Ctrl-C, SIGTERM, --duration, --max-datagrams).";
+conventional ports. A listener is an IP address and a port (port 0: one the kernel picks,
+named on the start-up line) or `off`; host names are not resolved. Incidents are printed as
+they are detected (JSON lines with --format json); the counts are printed on exit (Ctrl-C,
+SIGTERM, SIGHUP, --duration, --max-datagrams, --idle-exit).";
+
+/// Where a listener binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// No listener.
+    Off,
+    /// Bind this address and port.
+    On(SocketAddr),
+}
+
+/// Parse a listener: `IP:PORT` (`[IPv6]:PORT`) or `off`. Host names are not accepted: the
+/// address is bound as given, and a collector's address should not depend on DNS.
+fn parse_listen(s: &str) -> Result<Listen, String> {
+    if s == "off" {
+        return Ok(Listen::Off);
+    }
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(Listen::On(addr));
+    }
+    let usage = "expected IP:PORT (e.g. 0.0.0.0:2055, 127.0.0.1:9995, [::]:4739) or `off`";
+    if s.parse::<IpAddr>().is_ok() || s.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
+        return Err(format!("no port: {usage}"));
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h.trim_matches(['[', ']']), Some(p)),
+        None => (s, None),
+    };
+    if host.parse::<IpAddr>().is_ok() {
+        return Err(format!(
+            "port {:?} is not a number from 0 to 65535: {usage}",
+            port.unwrap_or("")
+        ));
+    }
+    if !host.is_empty() && host.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!("{host:?} is not an IPv4 address: {usage}"));
+    }
+    Err(format!(
+        "host names are not accepted, give an IP address: {usage}"
+    ))
+}
+
+/// Parse a number of seconds that must be positive and finite.
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        Ok(_) => Err("must be a number of seconds above 0".to_string()),
+        Err(e) => Err(format!("not a number of seconds: {e}")),
+    }
+}
 
 /// Output of `collect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,28 +109,32 @@ pub enum CollectFormat {
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = COLLECT_HELP)]
 pub struct CollectArgs {
-    /// NetFlow v5/v9 listener (`off` to disable)
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:2055")]
-    pub netflow: String,
+    /// NetFlow v5/v9 listener, IP:PORT (`off` to disable)
+    ///
+    /// Any protocol is accepted on any listener. An IPv6 address goes in brackets
+    /// ([::]:2055); port 0 lets the kernel pick one (named on the start-up line). Host names
+    /// are not accepted.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:2055", value_parser = parse_listen)]
+    pub netflow: Listen,
 
-    /// IPFIX listener (`off` to disable)
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:4739")]
-    pub ipfix: String,
+    /// IPFIX listener, IP:PORT (`off` to disable)
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:4739", value_parser = parse_listen)]
+    pub ipfix: Listen,
 
-    /// sFlow v5 listener (`off` to disable)
-    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:6343")]
-    pub sflow: String,
+    /// sFlow v5 listener, IP:PORT (`off` to disable)
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:6343", value_parser = parse_listen)]
+    pub sflow: Listen,
 
-    /// Stop after this many seconds
-    #[arg(long, value_name = "SECONDS")]
+    /// Stop after this many seconds (above 0)
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     pub duration: Option<f64>,
 
-    /// Stop after this many datagrams (over all listeners)
-    #[arg(long, value_name = "N")]
+    /// Stop after this many datagrams over all listeners (at least 1)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_datagrams: Option<u64>,
 
-    /// Stop when no datagram arrived for this many seconds after the first one
-    #[arg(long, value_name = "SECONDS")]
+    /// Stop when no datagram arrived for this many seconds (above 0) after the first one
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     pub idle_exit: Option<f64>,
 
     /// Socket receive buffer to ask for, bytes (the kernel caps it at net.core.rmem_max)
@@ -158,144 +222,37 @@ fn kernel_drops(sock: &UdpSocket) -> Option<u64> {
     None
 }
 
-/// Open a listener with a large receive buffer.
-fn listen(addr: &str, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)> {
-    let addr: SocketAddr = addr
-        .parse()
-        .with_context(|| format!("bad listen address {addr:?}"))?;
+/// Open a listener with a large receive buffer; returns the socket and the receive buffer
+/// the kernel granted.
+fn listen(addr: SocketAddr, rcvbuf: usize) -> anyhow::Result<(UdpSocket, usize)> {
     let sock = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::DGRAM,
         Some(socket2::Protocol::UDP),
     )?;
     let _ = sock.set_recv_buffer_size(rcvbuf);
-    let got = sock.recv_buffer_size().unwrap_or(0);
+    // socket(7): Linux doubles the value set (capped at net.core.rmem_max first), to leave
+    // room for its bookkeeping, and getsockopt returns the doubled value. Half of it is
+    // what was granted of what was asked.
+    let granted = sock.recv_buffer_size().unwrap_or(0) / 2;
     sock.bind(&addr.into())
         .with_context(|| format!("cannot listen on {addr}"))?;
     let sock: UdpSocket = sock.into();
     sock.set_read_timeout(Some(Duration::from_millis(50)))?;
-    Ok((sock, got))
+    Ok((sock, granted))
 }
 
-/// Whose numbering one sequence counter follows: the protocol, an address and the number
-/// that scopes the sequence within it, as each protocol defines it (see [`SeqTracker::note`]).
-type SeqKey = (FlowProtocol, IpAddr, u32);
-
-/// Sequence-number losses per exporter and observation domain.
-#[derive(Debug, Default)]
-pub struct SeqTracker {
-    next: HashMap<SeqKey, u32>,
-    /// Datagrams missing (NetFlow v9, sFlow: they number datagrams).
-    pub lost_datagrams: u64,
-    /// Records missing (NetFlow v5, IPFIX: they number records).
-    pub lost_records: u64,
-    /// Datagrams that arrived behind the sequence (late or duplicated).
-    pub late: u64,
-    /// Exporter domains seen.
-    pub domains: usize,
-    /// Datagrams of sequences not followed because [`MAX_SEQUENCES`] were already followed.
-    pub untracked: u64,
-}
-
-/// Most sequences followed at once: a hostile sender inventing a source id or domain per
-/// datagram must not grow the table without bound. Real deployments have a few thousand.
-pub const MAX_SEQUENCES: usize = 65_536;
-
-impl SeqTracker {
-    /// Note one datagram from `exporter`: its header's sequence number and how much it
-    /// advances it. `data_records` is what an IPFIX message counts (all data records);
-    /// `resync` skips the check after this datagram (its record count is unknown).
-    ///
-    /// Each protocol numbers within its own scope, and one sequence is followed per scope:
-    /// NetFlow v5 per exporter and (engine type, engine id), NetFlow v9 per exporter and
-    /// source id, IPFIX per exporter and observation domain, sFlow per agent address (from
-    /// the datagram, whichever address sent it) and sub-agent id.
-    pub fn note(&mut self, exporter: IpAddr, d: &[u8], data_records: u32, resync: bool) {
-        let be32 = |at: usize| {
-            d.get(at..at + 4)
-                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        let be16 = |at: usize| d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-        let (key, seq, advance): (SeqKey, u32, u32) = match (be16(0), be16(2)) {
-            // Engine type and id (bytes 20, 21): a router's engines number flows apart.
-            (Some(5), Some(count)) => match (be32(16), be16(20)) {
-                (Some(s), Some(engine)) => (
-                    (FlowProtocol::NetflowV5, exporter, u32::from(engine)),
-                    s,
-                    u32::from(count),
-                ),
-                _ => return,
-            },
-            (Some(9), _) => match (be32(12), be32(16)) {
-                (Some(s), Some(source_id)) => {
-                    ((FlowProtocol::NetflowV9, exporter, source_id), s, 1)
-                }
-                _ => return,
-            },
-            (Some(10), _) => match (be32(8), be32(12)) {
-                (Some(s), Some(domain)) => {
-                    ((FlowProtocol::Ipfix, exporter, domain), s, data_records)
-                }
-                _ => return,
-            },
-            (Some(0), Some(5)) => {
-                // Agent address type 1 (IPv4) or 2 (IPv6), the address, then sub-agent id
-                // and sequence number.
-                let (agent, at) = match be32(4) {
-                    Some(1) => (
-                        d.get(8..12)
-                            .and_then(|a| <[u8; 4]>::try_from(a).ok())
-                            .map(IpAddr::from),
-                        12,
-                    ),
-                    Some(2) => (
-                        d.get(8..24)
-                            .and_then(|a| <[u8; 16]>::try_from(a).ok())
-                            .map(IpAddr::from),
-                        24,
-                    ),
-                    _ => return,
-                };
-                match (agent, be32(at), be32(at + 4)) {
-                    (Some(agent), Some(sub_agent), Some(s)) => {
-                        ((FlowProtocol::SflowV5, agent, sub_agent), s, 1)
-                    }
-                    _ => return,
-                }
-            }
-            _ => return,
-        };
-        if let Some(&expected) = self.next.get(&key) {
-            let diff = seq.wrapping_sub(expected) as i32;
-            let units = match key.0 {
-                FlowProtocol::NetflowV9 | FlowProtocol::SflowV5 => &mut self.lost_datagrams,
-                _ => &mut self.lost_records,
-            };
-            if diff > 0 {
-                *units += diff as u64;
-            } else if diff < 0 {
-                // Late: it was counted as lost when a later one arrived.
-                self.late += 1;
-                *units = units.saturating_sub(u64::from(advance));
-                return;
-            }
-        } else if self.next.len() >= MAX_SEQUENCES {
-            self.untracked += 1;
-            return;
-        } else {
-            self.domains += 1;
-        }
-        if resync {
-            self.next.remove(&key);
-            self.domains -= 1;
-        } else {
-            self.next.insert(key, seq.wrapping_add(advance));
-        }
+/// A buffer size in words: MiB or KiB when it is a whole number of them, else bytes.
+fn buffer_size(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
     }
 }
 
-/// Decoding errors of a collector run by reason, for the summary: a count each and where
-/// the first came from.
+/// Decoding errors (or warnings) of a collector run by reason, for the summary: a count
+/// each and where the first came from.
 ///
 /// Memory stays bounded whatever arrives: entries are keyed by the decoders' reason keys,
 /// which are `&'static str` (a fixed set compiled into the binary, not text from the
@@ -305,11 +262,12 @@ pub struct ErrorReasons {
     by_reason: HashMap<&'static str, ReasonTally>,
 }
 
-/// The errors of one reason key.
+/// The errors (or warnings) of one reason key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReasonTally {
     /// `flow` (the export itself) or `packet` (an sFlow sampled packet header), as in
-    /// `analyze`'s error list.
+    /// `analyze`'s error list; `warning` for an export outside its protocol's limits,
+    /// decoded whole.
     pub kind: &'static str,
     /// Errors of this reason.
     pub count: u64,
@@ -324,15 +282,33 @@ pub struct ReasonTally {
 impl ErrorReasons {
     /// Count one decoding error of a datagram from `exporter`.
     pub fn note(&mut self, exporter: IpAddr, e: &FlowError) {
+        let kind = crate::flows::error_kind(e);
+        self.tally(e.reason(), kind, exporter, e.offset, || e.to_string());
+    }
+
+    /// Count one warning (an export decoded whole despite its protocol's limits) of a
+    /// datagram from `exporter`.
+    pub fn note_warning(&mut self, exporter: IpAddr, w: &FlowWarning) {
+        self.tally(w.reason(), "warning", exporter, w.offset, || w.to_string());
+    }
+
+    fn tally(
+        &mut self,
+        reason: &'static str,
+        kind: &'static str,
+        exporter: IpAddr,
+        offset: usize,
+        message: impl FnOnce() -> String,
+    ) {
         self.by_reason
-            .entry(e.reason())
+            .entry(reason)
             .and_modify(|t| t.count += 1)
             .or_insert_with(|| ReasonTally {
-                kind: crate::flows::error_kind(e),
+                kind,
                 count: 1,
                 exporter,
-                offset: e.offset,
-                message: e.to_string(),
+                offset,
+                message: message(),
             });
     }
 
@@ -343,9 +319,9 @@ impl ErrorReasons {
         v
     }
 
-    /// The summary's `error_reasons`: `[{reason, kind, count, exporter, offset, message}]`,
-    /// most frequent first; `exporter`, `offset` and `message` describe the first error of
-    /// each reason.
+    /// The summary's `error_reasons` (or `warning_reasons`):
+    /// `[{reason, kind, count, exporter, offset, message}]`, most frequent first;
+    /// `exporter`, `offset` and `message` describe the first of each reason.
     pub fn to_json(&self) -> serde_json::Value {
         self.sorted()
             .into_iter()
@@ -361,6 +337,21 @@ impl ErrorReasons {
             })
             .collect()
     }
+
+    /// One text line per reason: `  reason: N errors, first from EXPORTER: message`.
+    fn write_lines(&self, out: &mut impl Write, noun: &str) -> std::io::Result<()> {
+        for (reason, t) in self.sorted() {
+            writeln!(
+                out,
+                "  {reason}: {} {noun}{}, first from {}: {}",
+                t.count,
+                if t.count == 1 { "" } else { "s" },
+                t.exporter,
+                t.message
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Counts of a collector run.
@@ -368,59 +359,150 @@ impl ErrorReasons {
 struct Totals {
     datagrams: u64,
     bytes: u64,
-    by_protocol: BTreeMap<&'static str, u64>,
+    /// Datagrams per protocol their version field names, in [`sequence::PROTOCOLS`] order.
+    by_protocol: [u64; 4],
     records: u64,
     templates: u64,
     malformed: u64,
     errors: u64,
     reasons: ErrorReasons,
+    warnings: u64,
+    warning_reasons: ErrorReasons,
+}
+
+/// What the decoder thread keeps: the flow state, the aggregate and the counts.
+struct Decoding {
+    totals: Totals,
+    seq: SeqTracker,
+    run: FlowRun,
+    agg: Aggregator,
+    /// When the first and the latest batch arrived.
+    first_at: Option<Instant>,
+    last_at: Instant,
+    decode_time: Duration,
+}
+
+impl Decoding {
+    /// Decode, aggregate and count the datagrams of one batch.
+    fn batch(&mut self, batch: &Batch) {
+        let t0 = Instant::now();
+        self.first_at.get_or_insert(t0);
+        self.last_at = t0;
+        let totals = &mut self.totals;
+        for &(exporter, ts, start, len) in &batch.items {
+            let d = &batch.data[start..start + len];
+            totals.datagrams += 1;
+            totals.bytes += len as u64;
+            let (reasons, warnings) = (&mut totals.reasons, &mut totals.warning_reasons);
+            let (summary, templates) = self.run.decode_into(
+                exporter,
+                ts,
+                d,
+                &mut self.agg,
+                |e| reasons.note(exporter, e),
+                |w| warnings.note_warning(exporter, w),
+            );
+            // Counted under the protocol its version field names, damaged or not: it was
+            // decoded as that protocol, and its errors are that protocol's.
+            if let Some(p) = summary.protocol {
+                totals.by_protocol[sequence::protocol_index(p)] += 1;
+            }
+            totals.records += u64::from(summary.records);
+            totals.templates += u64::from(templates);
+            totals.errors += u64::from(summary.errors);
+            totals.warnings += u64::from(summary.warnings);
+            if summary.errors > 0 {
+                totals.malformed += 1;
+            }
+            // A header that is not consistent may hold any sequence number and scope:
+            // following it would invent losses.
+            if sniff(d).is_some() {
+                self.seq
+                    .note(exporter, ts, d, summary.data_records, summary.errors > 0);
+            }
+        }
+        self.decode_time += t0.elapsed();
+    }
+}
+
+/// Turn a failed write of the output into the error `main` reports (a broken pipe stays
+/// recognisable in its chain, and ends the process quietly).
+fn output_error(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    e.into().context("cannot write the output")
 }
 
 /// Run `floodtrace collect`.
 pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
+    let listeners: Vec<(&str, SocketAddr)> = [
+        ("netflow", args.netflow),
+        ("ipfix", args.ipfix),
+        ("sflow", args.sflow),
+    ]
+    .into_iter()
+    .filter_map(|(name, l)| match l {
+        Listen::On(addr) => Some((name, addr)),
+        Listen::Off => None,
+    })
+    .collect();
+    if listeners.is_empty() {
+        // A command-line error (exit 2), with the subcommand's usage line.
+        use clap::CommandFactory;
+        let mut cli = crate::cli::Cli::command();
+        cli.build();
+        cli.find_subcommand_mut("collect")
+            .expect("collect is a subcommand")
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "no listener: --netflow, --ipfix and --sflow are all `off`",
+            )
+            .exit();
+    }
     let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
-    let mut sockets = Vec::new();
-    for (name, addr) in [
-        ("netflow", &args.netflow),
-        ("ipfix", &args.ipfix),
-        ("sflow", &args.sflow),
+    // SIGHUP (the terminal went away) stops the collector as SIGTERM does: with the counts.
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
     ] {
-        if addr == "off" {
-            continue;
-        }
-        let (sock, got) = listen(addr, args.rcvbuf)?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    let mut sockets = Vec::new();
+    for (name, addr) in listeners {
+        let (sock, granted) = listen(addr, args.rcvbuf)?;
         let local = sock.local_addr()?;
         eprintln!(
-            "floodtrace: collect: {name} on udp {local} (receive buffer {} KiB{})",
-            got >> 10,
-            if got < args.rcvbuf {
-                ", capped by net.core.rmem_max"
+            "floodtrace: collect: {name} on udp {local} (receive buffer {}{})",
+            buffer_size(granted),
+            if granted < args.rcvbuf {
+                format!(
+                    " of the {} asked: capped by net.core.rmem_max",
+                    buffer_size(args.rcvbuf)
+                )
             } else {
-                ""
+                String::new()
             }
         );
         sockets.push(sock);
     }
-    anyhow::ensure!(!sockets.is_empty(), "no listener: every address is `off`");
     let received = Arc::new(AtomicU64::new(0));
     let (tx, rx) = mpsc::sync_channel::<Batch>(4096);
     let started = Instant::now();
     let mut drops = 0u64;
-    let mut totals = Totals::default();
-    let mut seq = SeqTracker::default();
-    let mut run = FlowRun::live();
-    let mut agg = if args.no_detect {
-        Aggregator::counting_only()
-    } else {
-        Aggregator::new()
+    let mut dec = Decoding {
+        totals: Totals::default(),
+        seq: SeqTracker::default(),
+        run: FlowRun::live(),
+        agg: if args.no_detect {
+            Aggregator::counting_only()
+        } else {
+            Aggregator::new()
+        },
+        first_at: None,
+        last_at: Instant::now(),
+        decode_time: Duration::ZERO,
     };
     let mut printed: HashSet<(String, u64)> = HashSet::new();
     let mut out = std::io::stdout().lock();
-    let mut first_at: Option<Instant> = None;
-    let mut last_at = Instant::now();
-    let mut decode_time = Duration::ZERO;
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let mut handles = Vec::new();
         for sock in &sockets {
@@ -428,189 +510,219 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
             let stop = Arc::clone(&stop);
             let received = Arc::clone(&received);
             let max = args.max_datagrams;
-            handles.push(scope.spawn(move || {
-                let mut buf = vec![0u8; 65536];
-                let mut batch = Batch {
-                    data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
-                    items: Vec::with_capacity(BATCH_DATAGRAMS),
-                };
-                let flush = |batch: &mut Batch| {
-                    if batch.items.is_empty() {
-                        return true;
-                    }
-                    let full = std::mem::replace(
-                        batch,
-                        Batch {
-                            data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
-                            items: Vec::with_capacity(BATCH_DATAGRAMS),
-                        },
-                    );
-                    tx.send(full).is_ok()
-                };
-                while !stop.load(Ordering::Relaxed) {
-                    match sock.recv_from(&mut buf) {
-                        Ok((n, from)) => {
-                            let start = batch.data.len();
-                            batch.data.extend_from_slice(&buf[..n]);
-                            batch.items.push((from.ip(), now_ns(), start, n));
-                            let total = received.fetch_add(1, Ordering::Relaxed) + 1;
-                            if max.is_some_and(|m| total >= m) {
-                                stop.store(true, Ordering::Relaxed);
-                            }
-                            if batch.items.len() >= BATCH_DATAGRAMS && !flush(&mut batch) {
-                                break;
-                            }
-                        }
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                std::io::ErrorKind::WouldBlock
-                                    | std::io::ErrorKind::TimedOut
-                                    | std::io::ErrorKind::Interrupted
-                            ) =>
-                        {
-                            if !flush(&mut batch) {
-                                break;
-                            }
-                        }
-                        Err(_) => break,
-                    }
-                }
-                flush(&mut batch);
-                kernel_drops(sock).unwrap_or(0)
-            }));
+            handles.push(scope.spawn(move || receive(sock, &tx, &stop, &received, max)));
         }
         drop(tx);
-        let mut last_detect = Instant::now();
-        loop {
-            if args
-                .duration
-                .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
-                || args
-                    .idle_exit
-                    .is_some_and(|d| first_at.is_some() && last_at.elapsed().as_secs_f64() >= d)
-            {
-                stop.store(true, Ordering::Relaxed);
-            }
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(batch) => {
-                    let t0 = Instant::now();
-                    first_at.get_or_insert(t0);
-                    last_at = t0;
-                    for &(exporter, ts, start, len) in &batch.items {
-                        let d = &batch.data[start..start + len];
-                        totals.datagrams += 1;
-                        totals.bytes += len as u64;
-                        let sniffed = sniff(d);
-                        if let Some(p) = sniffed {
-                            *totals.by_protocol.entry(p.name()).or_default() += 1;
-                        }
-                        let reasons = &mut totals.reasons;
-                        let (summary, templates) =
-                            run.decode_into(exporter, ts, d, &mut agg, |e| {
-                                reasons.note(exporter, e)
-                            });
-                        totals.records += u64::from(summary.records);
-                        totals.templates += u64::from(templates);
-                        totals.errors += u64::from(summary.errors);
-                        if summary.errors > 0 {
-                            totals.malformed += 1;
-                        }
-                        // A header that is not consistent may hold any sequence number
-                        // and scope: following it would invent losses.
-                        if sniffed.is_some() {
-                            seq.note(exporter, d, summary.data_records, summary.errors > 0);
-                        }
-                    }
-                    decode_time += t0.elapsed();
+        let decoded = (|| -> anyhow::Result<()> {
+            let mut last_detect = Instant::now();
+            loop {
+                if args
+                    .duration
+                    .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+                    || args.idle_exit.is_some_and(|d| {
+                        dec.first_at.is_some() && dec.last_at.elapsed().as_secs_f64() >= d
+                    })
+                {
+                    stop.store(true, Ordering::Relaxed);
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                match rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok(batch) => dec.batch(&batch),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                }
+                if !args.no_detect && last_detect.elapsed() >= Duration::from_secs(1) {
+                    last_detect = Instant::now();
+                    report_incidents(&dec.agg, &dec.run, &mut printed, args.format, &mut out)
+                        .map_err(output_error)?;
+                }
             }
-            if !args.no_detect && last_detect.elapsed() >= Duration::from_secs(1) {
-                last_detect = Instant::now();
-                report_incidents(&agg, &run, &mut printed, args.format, &mut out)?;
-            }
-        }
+        })();
+        // However decoding ended (the receivers all stopped, or the output failed), stop
+        // the receivers and close the queue, so that none is left waiting on a full queue
+        // for a decoder that is gone.
+        stop.store(true, Ordering::Relaxed);
+        drop(rx);
         for h in handles {
             drops += h.join().unwrap_or(0);
         }
-        Ok(())
+        decoded
     })?;
     if !args.no_detect {
-        report_incidents(&agg, &run, &mut printed, args.format, &mut out)?;
+        report_incidents(&dec.agg, &dec.run, &mut printed, args.format, &mut out)
+            .map_err(output_error)?;
     }
-    let active = match first_at {
-        Some(f) => last_at.duration_since(f).as_secs_f64(),
+    write_summary(&mut out, &args, &dec, drops, started, printed.len()).map_err(output_error)?;
+    Ok(crate::cli::exit::OK)
+}
+
+/// A receiver thread: drain `sock` into batches sent to the decoder until `stop` is set or
+/// the queue is closed; returns the socket's kernel drop counter.
+fn receive(
+    sock: &UdpSocket,
+    tx: &mpsc::SyncSender<Batch>,
+    stop: &AtomicBool,
+    received: &AtomicU64,
+    max: Option<u64>,
+) -> u64 {
+    let mut buf = vec![0u8; 65536];
+    let new_batch = || Batch {
+        data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
+        items: Vec::with_capacity(BATCH_DATAGRAMS),
+    };
+    let mut batch = new_batch();
+    // Hand the batch over; `false` when the decoder is gone.
+    let flush = |batch: &mut Batch| {
+        if batch.items.is_empty() {
+            return true;
+        }
+        tx.send(std::mem::replace(batch, new_batch())).is_ok()
+    };
+    while !stop.load(Ordering::Relaxed) {
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let start = batch.data.len();
+                batch.data.extend_from_slice(&buf[..n]);
+                batch.items.push((from.ip(), now_ns(), start, n));
+                let total = received.fetch_add(1, Ordering::Relaxed) + 1;
+                if max.is_some_and(|m| total >= m) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if batch.items.len() >= BATCH_DATAGRAMS && !flush(&mut batch) {
+                    break;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                if !flush(&mut batch) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    flush(&mut batch);
+    kernel_drops(sock).unwrap_or(0)
+}
+
+/// `counts` (in [`sequence::PROTOCOLS`] order) by protocol name, leaving out zeros.
+fn per_protocol(counts: &[u64; 4]) -> BTreeMap<&'static str, u64> {
+    sequence::PROTOCOLS
+        .iter()
+        .zip(counts)
+        .filter(|(_, &n)| n > 0)
+        .map(|(p, &n)| (p.name(), n))
+        .collect()
+}
+
+/// `netflow5 1, sflow 2`, or `none`.
+fn per_protocol_text(counts: &[u64; 4]) -> String {
+    let m = per_protocol(counts);
+    if m.is_empty() {
+        return "none".to_string();
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Print the counts of the run (the JSON summary line, or the text lines).
+fn write_summary(
+    out: &mut impl Write,
+    args: &CollectArgs,
+    dec: &Decoding,
+    drops: u64,
+    started: Instant,
+    incidents: usize,
+) -> std::io::Result<()> {
+    let (totals, seq) = (&dec.totals, &dec.seq);
+    let active = match dec.first_at {
+        Some(f) => dec.last_at.duration_since(f).as_secs_f64(),
         None => 0.0,
     };
-    let decode_rate = totals.records as f64 / decode_time.as_secs_f64().max(1e-9);
-    let summary = serde_json::json!({
-        "type": "summary",
-        "datagrams": totals.datagrams,
-        "bytes": totals.bytes,
-        "by_protocol": totals.by_protocol,
-        "records": totals.records,
-        "templates": totals.templates,
-        "malformed_datagrams": totals.malformed,
-        "errors": totals.errors,
-        "error_reasons": totals.reasons.to_json(),
-        "sequence_lost_datagrams": seq.lost_datagrams,
-        "sequence_lost_records": seq.lost_records,
-        "sequence_late": seq.late,
-        "exporter_domains": seq.domains,
-        "sequences_untracked": seq.untracked,
-        "kernel_drops": drops,
-        "seconds": started.elapsed().as_secs_f64(),
-        "active_seconds": active,
-        "decode_seconds": decode_time.as_secs_f64(),
-        "decode_records_per_second": decode_rate,
-        "incidents": printed.len(),
-    });
+    let decode_rate = totals.records as f64 / dec.decode_time.as_secs_f64().max(1e-9);
     match args.format {
-        CollectFormat::Json => writeln!(out, "{summary}")?,
+        CollectFormat::Json => {
+            let summary = serde_json::json!({
+                "type": "summary",
+                "datagrams": totals.datagrams,
+                "bytes": totals.bytes,
+                "by_protocol": per_protocol(&totals.by_protocol),
+                "records": totals.records,
+                "templates": totals.templates,
+                "malformed_datagrams": totals.malformed,
+                "errors": totals.errors,
+                "error_reasons": totals.reasons.to_json(),
+                "warnings": totals.warnings,
+                "warning_reasons": totals.warning_reasons.to_json(),
+                "sequence_lost_datagrams": seq.lost_datagrams,
+                "sequence_lost_records": seq.lost_records,
+                "sequence_late": seq.late,
+                "sequence_duplicates": seq.duplicates,
+                "sequence_resets": per_protocol(&seq.resets),
+                "sequence_resyncs": per_protocol(&seq.resyncs),
+                "exporter_domains": seq.domains,
+                "sequences_untracked": seq.untracked,
+                "kernel_drops": drops,
+                "seconds": started.elapsed().as_secs_f64(),
+                "active_seconds": active,
+                "decode_seconds": dec.decode_time.as_secs_f64(),
+                "decode_records_per_second": decode_rate,
+                "incidents": incidents,
+            });
+            writeln!(out, "{summary}")?;
+        }
         CollectFormat::Text => {
+            let recognised = match per_protocol_text(&totals.by_protocol).as_str() {
+                "none" => "no flow export".to_string(),
+                s => s.to_string(),
+            };
             writeln!(
                 out,
-                "collected {} datagrams ({} bytes; {}), {} records, {} templates",
-                totals.datagrams,
-                totals.bytes,
-                totals
-                    .by_protocol
-                    .iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                totals.records,
-                totals.templates
+                "collected {} datagrams ({} bytes; {recognised}), {} records, {} templates",
+                totals.datagrams, totals.bytes, totals.records, totals.templates
             )?;
             writeln!(
                 out,
-                "malformed {} datagrams ({} errors); lost by sequence numbers: {} datagrams (v9/sFlow), {} records (v5/IPFIX), {} late; kernel drops {}",
-                totals.malformed, totals.errors, seq.lost_datagrams, seq.lost_records, seq.late, drops
+                "malformed {} datagrams ({} errors); lost by sequence numbers: {} datagrams \
+                 (v9/sFlow), {} records (v5/IPFIX), {} late, {} duplicates; exporter restarts \
+                 {}; resyncs {}; kernel drops {}",
+                totals.malformed,
+                totals.errors,
+                seq.lost_datagrams,
+                seq.lost_records,
+                seq.late,
+                seq.duplicates,
+                per_protocol_text(&seq.resets),
+                per_protocol_text(&seq.resyncs),
+                drops
             )?;
-            for (reason, t) in totals.reasons.sorted() {
+            totals.reasons.write_lines(out, "error")?;
+            if totals.warnings > 0 {
                 writeln!(
                     out,
-                    "  {reason}: {} error{}, first from {}: {}",
-                    t.count,
-                    if t.count == 1 { "" } else { "s" },
-                    t.exporter,
-                    t.message
+                    "warnings {} (exports outside their protocol's limits, decoded whole)",
+                    totals.warnings
                 )?;
+                totals.warning_reasons.write_lines(out, "warning")?;
             }
             writeln!(
                 out,
                 "decoding: {:.3} s for {} records ({:.2} M records/s); {} incident(s)",
-                decode_time.as_secs_f64(),
+                dec.decode_time.as_secs_f64(),
                 totals.records,
                 decode_rate / 1e6,
-                printed.len()
+                incidents
             )?;
         }
     }
-    out.flush()?;
-    Ok(crate::cli::exit::OK)
+    out.flush()
 }
 
 /// Detect over everything aggregated so far and print the incidents not printed yet.
@@ -847,47 +959,6 @@ pub fn run_replay(args: ReplayArgs) -> anyhow::Result<u8> {
 mod tests {
     use super::*;
 
-    fn v9(seq: u32, domain: u32) -> Vec<u8> {
-        let mut d = vec![0, 9, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
-        d.extend_from_slice(&seq.to_be_bytes());
-        d.extend_from_slice(&domain.to_be_bytes());
-        d
-    }
-
-    /// A sender inventing a source id per datagram fills the table up to its bound and no
-    /// further; sequences already followed go on being followed.
-    #[test]
-    fn sequences_followed_are_bounded() {
-        let mut t = SeqTracker::default();
-        let e: IpAddr = "192.0.2.1".parse().unwrap();
-        t.note(e, &v9(10, u32::MAX), 0, false);
-        for domain in 0..MAX_SEQUENCES as u32 + 1000 {
-            t.note(e, &v9(0, domain), 0, false);
-        }
-        assert_eq!(t.next.len(), MAX_SEQUENCES);
-        assert_eq!((t.domains, t.untracked), (MAX_SEQUENCES, 1001));
-        t.note(e, &v9(13, u32::MAX), 0, false);
-        assert_eq!(t.lost_datagrams, 2);
-    }
-
-    #[test]
-    fn sequence_losses_per_domain() {
-        let mut t = SeqTracker::default();
-        let e: IpAddr = "192.0.2.1".parse().unwrap();
-        for s in [0, 1, 2, 5, 6, 4] {
-            t.note(e, &v9(s, 1), 0, false);
-        }
-        t.note(e, &v9(100, 2), 0, false);
-        t.note(e, &v9(101, 2), 0, false);
-        // 3 and 4 missing, then 4 arrived late.
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (1, 1, 2));
-        // IPFIX counts records: 10 records, then a message claiming 15 before it.
-        t.note(e, &ipfix(0, 7), 10, false);
-        t.note(e, &ipfix(15, 7), 3, false);
-        t.note(e, &ipfix(18, 7), 3, false);
-        assert_eq!(t.lost_records, 5);
-    }
-
     /// A NetFlow v5 header (no records) from engine `engine_type`/`engine_id`, whose
     /// `flow_sequence` is `seq` and which holds `count` records.
     fn v5(seq: u32, engine_type: u8, engine_id: u8, count: u16) -> Vec<u8> {
@@ -899,109 +970,8 @@ mod tests {
         d
     }
 
-    /// An IPFIX message header with sequence number `seq` from observation domain `domain`.
-    fn ipfix(seq: u32, domain: u32) -> Vec<u8> {
-        let mut d = vec![0, 10, 0, 16, 0, 0, 0, 0];
-        d.extend_from_slice(&seq.to_be_bytes());
-        d.extend_from_slice(&domain.to_be_bytes());
-        d
-    }
-
-    /// An sFlow v5 datagram header of agent `agent`, sub-agent `sub_agent`, sequence `seq`.
-    fn sflow(agent: IpAddr, sub_agent: u32, seq: u32) -> Vec<u8> {
-        let mut d = vec![0, 0, 0, 5];
-        match agent {
-            IpAddr::V4(a) => {
-                d.extend_from_slice(&1u32.to_be_bytes());
-                d.extend_from_slice(&a.octets());
-            }
-            IpAddr::V6(a) => {
-                d.extend_from_slice(&2u32.to_be_bytes());
-                d.extend_from_slice(&a.octets());
-            }
-        }
-        d.extend_from_slice(&sub_agent.to_be_bytes());
-        d.extend_from_slice(&seq.to_be_bytes());
-        d.extend_from_slice(&[0; 8]); // uptime, samples
-        d
-    }
-
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn v5_sequence_runs_per_engine() {
-        let mut t = SeqTracker::default();
-        let e = ip("192.0.2.1");
-        // Two engines of one exporter, each numbering its own flows, interleaved; and two
-        // engine types sharing engine id 1.
-        for i in 0..5 {
-            t.note(e, &v5(100 + 2 * i, 0, 1, 2), 0, false);
-            t.note(e, &v5(5000 + i, 0, 2, 1), 0, false);
-            t.note(e, &v5(70_000 + 3 * i, 1, 1, 3), 0, false);
-        }
-        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
-        // A real loss within one engine is still counted: engine 2 skips 5005 and 5006.
-        t.note(e, &v5(5007, 0, 2, 1), 0, false);
-        t.note(e, &v5(110, 0, 1, 2), 0, false);
-        assert_eq!((t.lost_records, t.late), (2, 0));
-        // And one of them arriving late is taken back.
-        t.note(e, &v5(5005, 0, 2, 1), 0, false);
-        assert_eq!((t.lost_records, t.late), (1, 1));
-    }
-
-    #[test]
-    fn v9_sequence_runs_per_exporter_and_source_id() {
-        let mut t = SeqTracker::default();
-        let (a, b) = (ip("192.0.2.1"), ip("192.0.2.2"));
-        for i in 0..5 {
-            t.note(a, &v9(10 + i, 1), 0, false);
-            t.note(a, &v9(9000 + i, 2), 0, false);
-            t.note(b, &v9(300 + i, 1), 0, false);
-        }
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 3));
-        t.note(b, &v9(308, 1), 0, false);
-        t.note(a, &v9(15, 1), 0, false);
-        assert_eq!((t.lost_datagrams, t.late), (3, 0));
-    }
-
-    #[test]
-    fn ipfix_sequence_runs_per_exporter_and_observation_domain() {
-        let mut t = SeqTracker::default();
-        let (a, b) = (ip("192.0.2.1"), ip("2001:db8::1"));
-        for i in 0..5 {
-            t.note(a, &ipfix(4 * i, 7), 4, false);
-            t.note(a, &ipfix(1_000_000 + i, 8), 1, false);
-            t.note(b, &ipfix(50 + 2 * i, 7), 2, false);
-        }
-        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
-        t.note(a, &ipfix(1_000_009, 8), 1, false);
-        t.note(b, &ipfix(60, 7), 2, false);
-        assert_eq!((t.lost_records, t.late), (4, 0));
-    }
-
-    #[test]
-    fn sflow_sequence_runs_per_agent_and_sub_agent() {
-        let mut t = SeqTracker::default();
-        let relay = ip("192.0.2.1");
-        let (a, b, c) = (ip("198.51.100.1"), ip("198.51.100.2"), ip("2001:db8::2"));
-        // Three agents' datagrams forwarded by one relay, interleaved; agent `a` has two
-        // sub-agents.
-        for i in 0..5 {
-            t.note(relay, &sflow(a, 0, 10 + i), 0, false);
-            t.note(relay, &sflow(a, 1, 400 + i), 0, false);
-            t.note(relay, &sflow(b, 0, 7000 + i), 0, false);
-            t.note(relay, &sflow(c, 0, 20 + i), 0, false);
-        }
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
-        // The agent address says whose sequence it is, not the address it was sent from.
-        t.note(ip("192.0.2.9"), &sflow(b, 0, 7005), 0, false);
-        t.note(relay, &sflow(b, 0, 7006), 0, false);
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
-        // A real loss: sub-agent 1 of `a` skips 405 and 406.
-        t.note(relay, &sflow(a, 1, 407), 0, false);
-        assert_eq!((t.lost_datagrams, t.late), (2, 0));
     }
 
     /// Decode `d` from `exporter`, noting its errors in `reasons`; returns its error count.
@@ -1012,7 +982,14 @@ mod tests {
         d: &[u8],
     ) -> u64 {
         let mut agg = Aggregator::counting_only();
-        let (s, _) = run.decode_into(exporter, 0, d, &mut agg, |e| reasons.note(exporter, e));
+        let (s, _) = run.decode_into(
+            exporter,
+            0,
+            d,
+            &mut agg,
+            |e| reasons.note(exporter, e),
+            |w| panic!("{w}"),
+        );
         u64::from(s.errors)
     }
 
@@ -1091,12 +1068,17 @@ mod tests {
         let mut records = 0;
         synthetic_v9(2001, 45, |d| {
             assert!(d.len() <= 1400, "{}", d.len());
-            let (s, _) = run.decode_into("127.0.0.1".parse().unwrap(), 0, d, &mut agg, |e| {
-                panic!("{e}")
-            });
+            let (s, _) = run.decode_into(
+                "127.0.0.1".parse().unwrap(),
+                0,
+                d,
+                &mut agg,
+                |e| panic!("{e}"),
+                |w| panic!("{w}"),
+            );
             assert_eq!(s.errors, 0);
             records += s.records;
-            seq.note("127.0.0.1".parse().unwrap(), d, s.data_records, false);
+            seq.note("127.0.0.1".parse().unwrap(), 0, d, s.data_records, false);
             Ok(())
         })
         .unwrap();

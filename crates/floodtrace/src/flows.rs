@@ -36,7 +36,7 @@ use floodtrace_wire::capture::RecordReader;
 use floodtrace_wire::flow::extract::{for_each_export, DefragConfig};
 use floodtrace_wire::flow::{
     claimed_protocol, FlowConfig, FlowDecoder, FlowError, FlowErrorKind, FlowEvent, FlowProtocol,
-    RawDatagrams,
+    FlowWarning, RawDatagrams,
 };
 use floodtrace_wire::link::{self, Payload};
 use floodtrace_wire::Observation;
@@ -140,7 +140,9 @@ impl FlowRun {
     }
 
     /// Decode one export datagram into `agg` (records spread like a file's), handing each
-    /// decoding error to `on_error`; returns the decoder's summary and the templates learned.
+    /// decoding error to `on_error` and each warning (an export outside its protocol's
+    /// limits, decoded anyway) to `on_warning`; returns the decoder's summary and the
+    /// templates learned.
     pub fn decode_into(
         &mut self,
         exporter: IpAddr,
@@ -148,6 +150,7 @@ impl FlowRun {
         datagram: &[u8],
         agg: &mut Aggregator,
         mut on_error: impl FnMut(&FlowError),
+        mut on_warning: impl FnMut(&FlowWarning),
     ) -> (floodtrace_wire::flow::DatagramSummary, u32) {
         let rates = &mut self.dst_rates;
         let mut templates = 0;
@@ -160,6 +163,7 @@ impl FlowRun {
                 }
                 FlowEvent::Template(t) if t.fields > 0 => templates += 1,
                 FlowEvent::Error(e) => on_error(&e),
+                FlowEvent::Warning(w) => on_warning(&w),
                 _ => {}
             });
         (summary, templates)
@@ -405,6 +409,14 @@ impl Sink {
                 self.counts
                     .note("skipped", s.reason(), offset, number, false, || {
                         format!("{at}: {s}")
+                    });
+            }
+            FlowEvent::Warning(w) => {
+                // Outside the protocol's limits but decoded whole: a warning, not damage.
+                let (offset, number, at) = locate(w.offset);
+                self.counts
+                    .note("warning", w.reason(), offset, number, false, || {
+                        format!("{at}: {w}")
                     });
             }
             FlowEvent::Error(e) => {

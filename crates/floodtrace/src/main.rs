@@ -259,6 +259,11 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                     "floodtrace: {path}: {} packet(s) not decoded ({}), first: {}",
                     e.count, e.reason, e.message
                 ),
+                ("warning", _) => eprintln!(
+                    "floodtrace: {path}: warning: {} export(s) outside their protocol's limits, \
+                     decoded whole ({}), first: {}",
+                    e.count, e.reason, e.message
+                ),
                 ("skipped", _) => eprintln!(
                     "floodtrace: {path}: {} flow sample(s) skipped, not damaged ({}), first: {}",
                     e.count, e.reason, e.message

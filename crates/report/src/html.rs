@@ -700,7 +700,7 @@ fn provenance(o: &mut String, v: &View) {
             let e: Vec<String> = i
                 .errors
                 .iter()
-                .filter(|e| e.kind != "skipped")
+                .filter(|e| !matches!(e.kind.as_str(), "skipped" | "warning"))
                 .map(|e| format!("{} × {}", esc(&e.reason), group(e.count)))
                 .collect();
             format!("<b>partial</b>: {}", e.join(", "))

@@ -32,7 +32,7 @@ use std::process::Command;
 use floodtrace_wire::capture::{pcap_file_header, pcap_record_header};
 use floodtrace_wire::flow::extract::{for_each_export, DefragConfig, DropReason};
 use floodtrace_wire::flow::{
-    FlowConfig, FlowDecoder, FlowError, FlowEvent, FlowProtocol, RawDatagrams,
+    sniff, FlowConfig, FlowDecoder, FlowError, FlowEvent, FlowProtocol, FlowWarning, RawDatagrams,
 };
 use floodtrace_wire::Observation;
 
@@ -222,6 +222,7 @@ struct Decoded {
     samplings: Vec<u32>,
     counters: usize,
     skipped: usize,
+    warnings: Vec<FlowWarning>,
 }
 
 fn decode_all(dgrams: &[Datagram], config: FlowConfig) -> Decoded {
@@ -235,6 +236,7 @@ fn decode_all(dgrams: &[Datagram], config: FlowConfig) -> Decoded {
             FlowEvent::Sampling(s) => out.samplings.push(s.rate),
             FlowEvent::Counters(_) => out.counters += 1,
             FlowEvent::Skipped(_) => out.skipped += 1,
+            FlowEvent::Warning(w) => out.warnings.push(w),
         });
     }
     out
@@ -796,6 +798,7 @@ fn run(dec: &mut FlowDecoder, msg: &[u8]) -> Decoded {
         FlowEvent::Sampling(s) => out.samplings.push(s.rate),
         FlowEvent::Counters(_) => out.counters += 1,
         FlowEvent::Skipped(_) => out.skipped += 1,
+        FlowEvent::Warning(w) => out.warnings.push(w),
     });
     out
 }
@@ -943,6 +946,19 @@ fn malformed_headers() {
         let out = run(&mut dec, bytes);
         assert_eq!(reasons(&out), [reason], "{bytes:?}");
         assert!(!out.errors[0].to_string().is_empty());
+    }
+    // Too short for a version field: said so, not "version field 0".
+    for (bytes, says) in [
+        (&[][..], "at offset 0: empty datagram: not a flow export"),
+        (
+            &[5][..],
+            "at offset 0: 1-byte datagram: too short for a version field",
+        ),
+    ] {
+        let out = run(&mut dec, bytes);
+        assert_eq!(reasons(&out), ["flow.unrecognised"]);
+        let message = out.errors[0].to_string();
+        assert!(message.starts_with(says), "{message}");
     }
 }
 
@@ -1204,6 +1220,61 @@ fn raw_files_resume_after_a_damaged_message() {
     // Another engine's header there is read as records, as the count says.
     let file = [v5(3, 1, 3), v5(2, 2, 4)].concat();
     assert_eq!(cut_and_decode(&file).0[0], 168);
+}
+
+/// NetFlow v5 allows 30 records per datagram, but one exactly `24 + 48 × count` bytes long
+/// is unambiguous: it is recognised (in captures and raw files alike) and decoded whole, as
+/// tshark decodes it, with a `netflow5.count_above_30` warning, up to the 1,364 records a
+/// UDP datagram can hold. A count the datagram does not hold stays an error.
+#[test]
+fn netflow5_counts_above_30_are_decoded_with_a_warning() {
+    // 31 records (1,512 bytes), and the most a datagram holds (1,364: 65,496 bytes).
+    let mut most = v5(1364, 0, 0);
+    for i in 0..1364usize {
+        let mut r = [0u8; 48];
+        r[..4].copy_from_slice(&[10, 0, (i >> 8) as u8, i as u8]);
+        r[4..8].copy_from_slice(&[192, 0, 2, 1]);
+        r[16..20].copy_from_slice(&1u32.to_be_bytes());
+        r[38] = 17;
+        most.extend_from_slice(&r);
+    }
+    assert_eq!(most.len(), 65_496);
+    for (m, count) in [(v5(31, 31, 0), 31u16), (most, 1364)] {
+        assert_eq!(sniff(&m), Some(FlowProtocol::NetflowV5), "{count}");
+        let out = run(&mut FlowDecoder::default(), &m);
+        assert_eq!(out.records.len(), usize::from(count));
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.warnings.len(), 1);
+        let w = out.warnings[0];
+        assert_eq!((w.reason(), w.offset), ("netflow5.count_above_30", 2));
+        assert!(
+            w.to_string().contains(&format!("header count {count}")),
+            "{w}"
+        );
+        // A raw file of it and a v5 message after it: cut at its length.
+        let file = [m.clone(), v5(1, 1, 0)].concat();
+        let cut: Vec<_> = RawDatagrams::new(&file)
+            .map(|d| (d.data.len(), d.damaged))
+            .collect();
+        assert_eq!(cut, [(m.len(), false), (72, false)]);
+    }
+    // 30 records: no warning.
+    let out = run(&mut FlowDecoder::default(), &v5(30, 30, 0));
+    assert_eq!((out.records.len(), out.warnings.len()), (30, 0));
+    // A count of 65,535 with two records: not recognised (a damaged v5 export, decoded as
+    // far as it goes when its exporter is known), and an error, not a warning.
+    let lying = v5(65_535, 2, 0);
+    assert_eq!(sniff(&lying), None);
+    let out = run(&mut FlowDecoder::default(), &lying);
+    assert_eq!(out.records.len(), 2);
+    assert_eq!(reasons(&out), ["netflow5.truncated"]);
+    assert!(out.warnings.is_empty());
+    // One record more than the count: the count's records and trailing bytes.
+    let long = v5(31, 32, 0);
+    assert_eq!(sniff(&long), None);
+    let out = run(&mut FlowDecoder::default(), &long);
+    assert_eq!(out.records.len(), 31);
+    assert_eq!(reasons(&out), ["netflow5.trailing"]);
 }
 
 /// In a capture, a payload that fails the consistency checks is handed over as a damaged

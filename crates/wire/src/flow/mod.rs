@@ -218,8 +218,59 @@ pub enum FlowEvent<'a> {
     Counters(InterfaceCounters),
     /// A well-formed flow sample left out because nothing in it is decoded (not damage).
     Skipped(SkippedSample),
+    /// The export breaks a limit of its protocol but its framing is unambiguous, so it
+    /// was decoded anyway (not damage: every record it holds was reported).
+    Warning(FlowWarning),
     /// Something could not be decoded; decoding went on where it could.
     Error(FlowError),
+}
+
+/// An export that breaks a limit of its protocol and was decoded anyway (see
+/// [`FlowEvent::Warning`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlowWarning {
+    /// The protocol being decoded.
+    pub protocol: FlowProtocol,
+    /// Byte offset in the datagram of the field in question.
+    pub offset: usize,
+    /// What is unusual.
+    pub kind: FlowWarningKind,
+}
+
+/// What a [`FlowWarning`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlowWarningKind {
+    /// A NetFlow v5 header counting more than the 30 records v5 allows, in a datagram
+    /// exactly `24 + 48 × count` bytes long: all `count` records were decoded (as tshark
+    /// does).
+    NetflowV5CountAbove30 {
+        /// The header's count.
+        count: u16,
+    },
+}
+
+impl FlowWarning {
+    /// A short, stable key for per-reason counters, e.g. `netflow5.count_above_30`.
+    pub fn reason(&self) -> &'static str {
+        match self.kind {
+            FlowWarningKind::NetflowV5CountAbove30 { .. } => "netflow5.count_above_30",
+        }
+    }
+}
+
+impl fmt::Display for FlowWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} at offset {}: ", self.protocol, self.offset)?;
+        match self.kind {
+            FlowWarningKind::NetflowV5CountAbove30 { count } => write!(
+                f,
+                "header count {count} is above the 30 records NetFlow v5 allows; the datagram \
+                 holds exactly {count} records, all decoded"
+            ),
+        }
+    }
 }
 
 /// A flow sample that is not damaged but gives no record: its only packet header is of an
@@ -272,6 +323,12 @@ pub enum FlowErrorKind {
     Unrecognised {
         /// The first 16 bits (the version field of NetFlow/IPFIX).
         version: u16,
+    },
+    /// The payload is empty or one byte long: too short to hold a version field, so it is
+    /// no export of any protocol.
+    TooShort {
+        /// The payload's length (0 or 1).
+        len: usize,
     },
     /// A structure runs past the end of the datagram (or of its enclosing set/sample).
     Truncated {
@@ -374,7 +431,7 @@ impl FlowError {
         use FlowErrorKind as K;
         use FlowProtocol as P;
         match (self.kind, self.protocol) {
-            (K::Unrecognised { .. }, _) | (_, None) => "flow.unrecognised",
+            (K::Unrecognised { .. } | K::TooShort { .. }, _) | (_, None) => "flow.unrecognised",
             (K::BadField { field, .. }, _) => field,
             (K::TemplateRejected { why, .. }, _) => why,
             (K::Packet(e), _) => e.reason(),
@@ -412,6 +469,13 @@ impl fmt::Display for FlowError {
             FlowErrorKind::Unrecognised { version } => {
                 write!(f, "not a flow export (version field {version})")
             }
+            FlowErrorKind::TooShort { len: 0 } => {
+                write!(f, "empty datagram: not a flow export")
+            }
+            FlowErrorKind::TooShort { len } => write!(
+                f,
+                "{len}-byte datagram: too short for a version field, not a flow export"
+            ),
             FlowErrorKind::Truncated { what, need, have } => {
                 write!(f, "{what} truncated: need {need} bytes, have {have}")
             }
@@ -475,6 +539,8 @@ pub struct FlowStats {
     /// Flow samples skipped, undamaged, because nothing in them is decoded
     /// ([`FlowEvent::Skipped`]).
     pub skipped: u64,
+    /// Warnings reported ([`FlowEvent::Warning`]).
+    pub warnings: u64,
     /// Errors reported.
     pub errors: u64,
 }
@@ -488,6 +554,8 @@ pub struct DatagramSummary {
     pub records: u32,
     /// Errors reported.
     pub errors: u32,
+    /// Warnings reported ([`FlowEvent::Warning`]: decoded anyway, not damage).
+    pub warnings: u32,
     /// Bytes that belonged to the message (less than the datagram when bytes trail it).
     pub consumed: usize,
     /// v9/IPFIX data records walked in data sets, options data and address-less records
@@ -537,6 +605,12 @@ impl<F: FnMut(FlowEvent)> Ctx<'_, F> {
         self.stats.records += 1;
         self.summary.records += 1;
         (self.sink)(FlowEvent::Record(obs));
+    }
+
+    pub fn warn(&mut self, w: FlowWarning) {
+        self.stats.warnings += 1;
+        self.summary.warnings += 1;
+        (self.sink)(FlowEvent::Warning(w));
     }
 
     pub fn skip(&mut self, s: SkippedSample) {
@@ -641,6 +715,16 @@ impl FlowDecoder {
             9 => FlowProtocol::NetflowV9,
             10 => FlowProtocol::Ipfix,
             0 if datagram.len() >= 4 && datagram[2..4] == [0, 5] => FlowProtocol::SflowV5,
+            _ if datagram.len() < 2 => {
+                ctx.error(FlowError {
+                    protocol: None,
+                    offset: 0,
+                    kind: FlowErrorKind::TooShort {
+                        len: datagram.len(),
+                    },
+                });
+                return ctx.summary;
+            }
             _ => {
                 ctx.error(FlowError {
                     protocol: None,

@@ -2,11 +2,20 @@
 //!
 //! Header: version, count, sysUptime (ms), unix_secs, unix_nsecs, flow_sequence,
 //! engine_type, engine_id, sampling (2 bits mode, 14 bits interval).
+//!
+//! Cisco's format allows at most 30 records per datagram ([`SPEC_MAX_COUNT`]). A datagram
+//! whose length is exactly `24 + 48 × count` for a larger count is unambiguous all the
+//! same: it is recognised ([`super::sniff`]) and decoded whole, as tshark decodes it, with
+//! a [`FlowWarningKind::NetflowV5CountAbove30`] warning. The largest such count that fits
+//! in a UDP datagram is [`MAX_COUNT`].
 
 use core::net::{IpAddr, Ipv4Addr};
 
 use super::template::{Rec, Time};
-use super::{get16, get32, Ctx, FlowError, FlowErrorKind, FlowEvent, FlowProtocol};
+use super::{
+    get16, get32, Ctx, FlowError, FlowErrorKind, FlowEvent, FlowProtocol, FlowWarning,
+    FlowWarningKind,
+};
 use crate::observe::Observation;
 
 const P: FlowProtocol = FlowProtocol::NetflowV5;
@@ -14,6 +23,11 @@ const P: FlowProtocol = FlowProtocol::NetflowV5;
 pub(crate) const HEADER: usize = 24;
 /// Record length.
 pub(crate) const RECORD: usize = 48;
+/// Most records the v5 format allows in one datagram.
+pub(crate) const SPEC_MAX_COUNT: usize = 30;
+/// Most records a v5 datagram can hold: `24 + 48 × 1364 = 65,496` bytes, the largest
+/// that fits in the 65,535 bytes of a UDP datagram.
+pub(crate) const MAX_COUNT: usize = (65_535 - HEADER) / RECORD;
 
 /// Decode a v5 datagram; returns the bytes that belonged to the message.
 pub(crate) fn decode<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, d: &[u8]) -> usize {
@@ -45,6 +59,15 @@ pub(crate) fn decode<F: FnMut(FlowEvent)>(ctx: &mut Ctx<'_, F>, d: &[u8]) -> usi
             count * RECORD,
             d.len() - HEADER,
         ));
+    } else if count > SPEC_MAX_COUNT {
+        // Every record the count promises is there: decoded, with a warning.
+        ctx.warn(FlowWarning {
+            protocol: P,
+            offset: 2,
+            kind: FlowWarningKind::NetflowV5CountAbove30 {
+                count: count as u16,
+            },
+        });
     }
     let export_ns = u64::from(secs) * 1_000_000_000 + u64::from(nsecs.min(999_999_999));
     for i in 0..count.min(present) {

@@ -1,12 +1,14 @@
 //! Recognising export datagrams by content, and cutting raw export files into messages.
 
-use super::netflow5::{HEADER as V5_HEADER, RECORD as V5_RECORD};
+use super::netflow5::{HEADER as V5_HEADER, MAX_COUNT as V5_MAX_COUNT, RECORD as V5_RECORD};
 use super::{get16, get32, sflow, FlowProtocol};
 
 /// Recognise a UDP payload as a flow export by its version field and the consistency of
 /// its header and lengths (never by port):
 ///
-/// - NetFlow v5: version 5, count 1..=30, payload exactly `24 + 48 × count` bytes;
+/// - NetFlow v5: version 5, count 1..=1364, payload exactly `24 + 48 × count` bytes (v5
+///   allows 30 records; more, in a datagram exactly that long, are decoded with a
+///   `netflow5.count_above_30` warning, as tshark decodes them);
 /// - NetFlow v9: version 9 and a flowset chain that ends exactly at the payload's end
 ///   (trailing zero padding allowed), every flowset id 0, 1 or ≥ 256;
 /// - IPFIX: version 10, message length equal to the payload length, and a set chain that
@@ -43,7 +45,8 @@ fn message(d: &[u8]) -> Option<(FlowProtocol, usize)> {
         5 => {
             let count = usize::from(get16(d, 2)?);
             let len = V5_HEADER + count * V5_RECORD;
-            ((1..=30).contains(&count) && len <= d.len()).then_some((FlowProtocol::NetflowV5, len))
+            ((1..=V5_MAX_COUNT).contains(&count) && len <= d.len())
+                .then_some((FlowProtocol::NetflowV5, len))
         }
         9 => v9_len(d).map(|l| (FlowProtocol::NetflowV9, l)),
         10 => {
@@ -157,7 +160,7 @@ fn v5_same_exporter(a: &[u8], b: &[u8]) -> bool {
     let secs = |d: &[u8]| i64::from(get32(d, 8).unwrap_or(0));
     b.len() >= V5_HEADER
         && get16(b, 0) == Some(5)
-        && (1..=30).contains(&get16(b, 2).unwrap_or(0))
+        && (1..=V5_MAX_COUNT).contains(&usize::from(get16(b, 2).unwrap_or(0)))
         && a.get(20..24) == b.get(20..24)
         && (secs(a) - secs(b)).abs() <= 86_400
 }
