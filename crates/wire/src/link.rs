@@ -700,25 +700,23 @@ mod tests {
     /// is walked a bounded number of steps and is not IP.
     #[test]
     fn nested_pseudowires_are_bounded() {
-        let mut f = Vec::new();
-        for _ in 0..1000 {
-            f.extend_from_slice(&[0; 12]);
-            f.extend_from_slice(&ethertype::MPLS.to_be_bytes());
-            f.extend_from_slice(&label(true));
-            f.extend_from_slice(&[0, 0, 0, 0]);
-        }
-        f.extend_from_slice(&ethernet_frame(ethertype::IPV4, &IP4));
+        // `depth` Ethernet pseudowires (MPLS, control word) inside each other around IPv4.
+        let nested = |depth: usize| {
+            let mut f = Vec::new();
+            for _ in 0..depth {
+                f.extend_from_slice(&[0; 12]);
+                f.extend_from_slice(&ethertype::MPLS.to_be_bytes());
+                f.extend_from_slice(&label(true));
+                f.extend_from_slice(&[0, 0, 0, 0]);
+            }
+            f.extend_from_slice(&ethernet_frame(ethertype::IPV4, &IP4));
+            f
+        };
+        let f = nested(1000);
         let n = network_layer(linktype::ETHERNET, &f).unwrap();
         assert_eq!(n, net(Payload::Other(ethertype::MPLS), flag::MPLS));
         // Within the bound, it is followed to the end.
-        let mut f = Vec::new();
-        for _ in 0..7 {
-            f.extend_from_slice(&[0; 12]);
-            f.extend_from_slice(&ethertype::MPLS.to_be_bytes());
-            f.extend_from_slice(&label(true));
-            f.extend_from_slice(&[0, 0, 0, 0]);
-        }
-        f.extend_from_slice(&ethernet_frame(ethertype::IPV4, &IP4));
+        let f = nested(7);
         let n = network_layer(linktype::ETHERNET, &f).unwrap();
         assert_eq!(n, net(Payload::Ipv4(f.len() - 4), flag::MPLS));
     }

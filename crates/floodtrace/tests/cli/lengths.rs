@@ -10,7 +10,9 @@
 use floodtrace_wire::capture::{pcap_file_header, pcap_record_header};
 use serde_json::Value;
 
-use crate::support::{analyze_json, run_with_stdin, u64_at, without_paths, TempDir};
+use crate::support::{
+    analyze_json, run_with_stdin, u64_at, without_paths, TempDir, SMALL_CHUNK_RUNS,
+};
 
 /// 2023-11-14T22:13:20Z.
 const T_NS: u64 = 1_700_000_000_000_000_000;
@@ -166,16 +168,7 @@ fn ip_bytes_are_capped_at_what_the_frame_carried_with_a_warning() {
     );
     let small = analyze_json(&["--threads", "1", "--chunk-bytes", "4096"], &[&file]);
     small.expect_code(0);
-    for extra in [
-        &["--threads", "3", "--chunk-bytes", "4096"][..],
-        &[
-            "--threads",
-            "2",
-            "--chunk-bytes",
-            "4096",
-            "--no-speculative-walk",
-        ],
-    ] {
+    for extra in SMALL_CHUNK_RUNS {
         let other = analyze_json(extra, &[&file]);
         other.expect_code(0);
         assert!(

@@ -8,7 +8,9 @@
 
 use serde_json::Value;
 
-use crate::support::{analyze_json, run_with_stdin, u64_at, without_paths, Run, TempDir};
+use crate::support::{
+    analyze_json, run_with_stdin, u64_at, without_paths, Run, TempDir, SMALL_CHUNK_RUNS,
+};
 
 /// 2023-11-14T22:13:20Z.
 const T: u32 = 1_700_000_000;
@@ -81,16 +83,7 @@ fn input_everywhere(path: &std::path::Path, bytes: &[u8], code: i32) -> (Run, Va
     let one = analyze(path, &["--threads", "1"]);
     one.expect_code(code);
     let doc = one.json();
-    for extra in [
-        &["--threads", "3", "--chunk-bytes", "4096"][..],
-        &[
-            "--threads",
-            "2",
-            "--chunk-bytes",
-            "4096",
-            "--no-speculative-walk",
-        ][..],
-    ] {
+    for extra in SMALL_CHUNK_RUNS {
         let r = analyze(path, extra);
         r.expect_code(code);
         assert_eq!(r.stdout, one.stdout, "{extra:?} differs from --threads 1");

@@ -167,6 +167,19 @@ pub fn run_command(mut cmd: Command, input: Option<&[u8]>) -> Run {
     }
 }
 
+/// Small-chunk runs whose document must equal `--threads 1 --chunk-bytes 4096`'s: three
+/// threads, and two threads walking the file serially instead of guessing record starts.
+pub const SMALL_CHUNK_RUNS: [&[&str]; 2] = [
+    &["--threads", "3", "--chunk-bytes", "4096"],
+    &[
+        "--threads",
+        "2",
+        "--chunk-bytes",
+        "4096",
+        "--no-speculative-walk",
+    ],
+];
+
 /// `floodtrace analyze --format json --no-progress EXTRA... INPUTS...`
 pub fn analyze_json<P: AsRef<OsStr>>(extra: &[&str], inputs: &[P]) -> Run {
     let mut args: Vec<&OsStr> = ["analyze", "--format", "json", "--no-progress"]
