@@ -1409,6 +1409,53 @@ fn evicted_templates_are_named_as_possibly_evicted() {
     );
 }
 
+/// One sender inventing templates evicts its own, not another exporter's (the review's
+/// t21_tpl_evict: 4,096 templates from one address left a live exporter's data undecoded).
+#[test]
+fn one_exporter_cannot_evict_another_exporters_templates() {
+    let mut dec = FlowDecoder::new(FlowConfig {
+        max_templates: 64,
+        max_templates_per_exporter: 16,
+        ..FlowConfig::default()
+    });
+    let fields = [(8, 4, None), (12, 4, None), (2, 4, None)];
+    let honest: IpAddr = "192.0.2.20".parse().unwrap();
+    let noisy: IpAddr = "198.51.100.66".parse().unwrap();
+    let decode = |dec: &mut FlowDecoder, from: IpAddr, msg: &[u8]| {
+        let mut out = Decoded::default();
+        dec.decode(from, 0, msg, &mut |ev| match ev {
+            FlowEvent::Record(o) => out.records.push(*o),
+            FlowEvent::Error(e) => out.errors.push(e),
+            _ => {}
+        });
+        out
+    };
+    decode(&mut dec, honest, &ipfix(1000, &[(2, tpl(256, &fields))]));
+    // Ten thousand distinct templates from the other sender, a few per message.
+    for batch in 0..2500u16 {
+        let sets: Vec<_> = (0..4)
+            .map(|i| (2, tpl(256 + ((batch * 4 + i) % 65000), &fields)))
+            .collect();
+        decode(&mut dec, noisy, &ipfix(1000, &sets));
+    }
+    let out = decode(&mut dec, honest, &ipfix(1000, &[(256, addr_record(1))]));
+    assert_eq!(out.records.len(), 1, "{:?}", reasons(&out));
+    // The sender keeps its newest 16 templates; its older ones were evicted.
+    assert_eq!(dec.templates().len(), 17);
+    let newest = 256 + 2499 * 4 + 3;
+    let out = decode(&mut dec, noisy, &ipfix(1000, &[(newest, addr_record(2))]));
+    assert_eq!(out.records.len(), 1, "{:?}", reasons(&out));
+    let out = decode(&mut dec, noisy, &ipfix(1000, &[(256, addr_record(2))]));
+    assert_eq!(reasons(&out), ["ipfix.missing_template"]);
+    // Many senders together are still held to the overall limit, oldest first.
+    for n in 0..10u8 {
+        let from = IpAddr::from([203, 0, 113, n]);
+        let sets: Vec<_> = (0..16).map(|i| (2, tpl(300 + i, &fields))).collect();
+        decode(&mut dec, from, &ipfix(1000, &sets));
+    }
+    assert_eq!(dec.templates().len(), 64);
+}
+
 // ---- properties ----------------------------------------------------------------------------
 
 fn real_datagrams() -> Vec<Vec<u8>> {

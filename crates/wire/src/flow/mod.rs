@@ -101,6 +101,9 @@ impl fmt::Display for FlowProtocol {
 pub struct FlowConfig {
     /// Most templates kept over all exporters; the oldest learned is evicted first.
     pub max_templates: usize,
+    /// Most templates kept for one exporter address (all its source ids / observation
+    /// domains); beyond it that exporter's oldest is evicted, not another exporter's.
+    pub max_templates_per_exporter: usize,
     /// Templates with more fields than this are rejected.
     pub max_template_fields: usize,
     /// A template not refreshed for this many seconds of the exporter's own export time is
@@ -116,6 +119,7 @@ impl Default for FlowConfig {
     fn default() -> Self {
         FlowConfig {
             max_templates: 4096,
+            max_templates_per_exporter: 1024,
             max_template_fields: 512,
             template_timeout_secs: 1800,
             max_samplers: 4096,

@@ -3,7 +3,9 @@
 //!
 //! Templates are keyed by (protocol, exporter address, source id / observation domain id,
 //! template id). The cache holds at most [`FlowConfig::max_templates`] templates over all
-//! exporters and evicts the oldest learned first; a template with more than
+//! exporters and evicts the oldest learned first, and at most
+//! [`FlowConfig::max_templates_per_exporter`] of one exporter address, evicting that
+//! exporter's oldest first; a template with more than
 //! [`FlowConfig::max_template_fields`] fields, or whose fixed record length exceeds 65535
 //! bytes, is rejected. Storing a template is the only allocation the flow decoders make.
 
@@ -114,7 +116,9 @@ pub struct SamplerKey {
     pub sampler_id: u64,
 }
 
-/// A map that keeps at most `cap` entries and evicts the oldest inserted first.
+/// A map that keeps at most `cap` entries and evicts the oldest inserted first. With a
+/// [`Quota`], each group of entries (the templates of one exporter) is also held to its
+/// own limit, evicting that group's oldest first.
 #[derive(Debug, Clone)]
 struct Bounded<K, V> {
     cap: usize,
@@ -123,6 +127,24 @@ struct Bounded<K, V> {
     next: u64,
     /// Entries evicted so far.
     evicted: u64,
+    quota: Option<Quota<K>>,
+}
+
+/// A per-group limit within a [`Bounded`] map: without it, one sender inventing templates
+/// (from one address, spoofed or not) evicts every other exporter's, and their data goes
+/// undecoded until they send their templates again.
+#[derive(Debug, Clone)]
+struct Quota<K> {
+    group_of: fn(&K) -> IpAddr,
+    cap: usize,
+    /// Per group: its live entries, and its insertion order (entries whose sequence no
+    /// longer matches the map's are stale and skipped, as in [`Bounded::order`]).
+    groups: HashMap<IpAddr, (usize, VecDeque<(K, u64)>)>,
+}
+
+/// True when `key` is held with insertion sequence `seq` (not replaced or removed since).
+fn live<K: Eq + core::hash::Hash, V>(map: &HashMap<K, (V, u64)>, key: &K, seq: u64) -> bool {
+    map.get(key).is_some_and(|e| e.1 == seq)
 }
 
 impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
@@ -133,6 +155,32 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
             order: VecDeque::new(),
             next: 0,
             evicted: 0,
+            quota: None,
+        }
+    }
+
+    /// The same, also holding each group (`group_of`) to `group_cap` entries.
+    fn with_quota(cap: usize, group_of: fn(&K) -> IpAddr, group_cap: usize) -> Self {
+        Bounded {
+            quota: Some(Quota {
+                group_of,
+                cap: group_cap.max(1),
+                groups: HashMap::new(),
+            }),
+            ..Bounded::new(cap)
+        }
+    }
+
+    /// One entry fewer in `key`'s group (it was removed from the map).
+    fn left_group(&mut self, key: &K) {
+        if let Some(q) = &mut self.quota {
+            let g = (q.group_of)(key);
+            if let Some(e) = q.groups.get_mut(&g) {
+                e.0 -= 1;
+                if e.0 == 0 {
+                    q.groups.remove(&g);
+                }
+            }
         }
     }
 
@@ -141,13 +189,36 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
         let seq = self.next;
         self.next += 1;
         let mut evicted = 0;
-        if self.map.insert(key, (value, seq)).is_none() {
+        let new = self.map.insert(key, (value, seq)).is_none();
+        if let Some(q) = &mut self.quota {
+            let (held, order) = q.groups.entry((q.group_of)(&key)).or_default();
+            order.push_back((key, seq));
+            if new {
+                *held += 1;
+                while *held > q.cap {
+                    let Some((old, s)) = order.pop_front() else {
+                        break;
+                    };
+                    if live(&self.map, &old, s) {
+                        self.map.remove(&old);
+                        *held -= 1;
+                        evicted += 1;
+                    }
+                }
+            }
+            if order.len() > 2 * *held + 16 {
+                let map = &self.map;
+                order.retain(|(k, s)| live(map, k, *s));
+            }
+        }
+        if new {
             while self.map.len() > self.cap {
                 let Some((old, s)) = self.order.pop_front() else {
                     break;
                 };
-                if self.map.get(&old).is_some_and(|e| e.1 == s) {
+                if live(&self.map, &old, s) {
                     self.map.remove(&old);
+                    self.left_group(&old);
                     evicted += 1;
                 }
             }
@@ -157,8 +228,7 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
         // Replacements leave stale entries behind: compact so the queue stays bounded.
         if self.order.len() > 2 * self.cap + 16 {
             let map = &self.map;
-            self.order
-                .retain(|(k, s)| map.get(k).is_some_and(|e| e.1 == *s));
+            self.order.retain(|(k, s)| live(map, k, *s));
         }
         evicted
     }
@@ -173,7 +243,9 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
     }
 
     fn remove(&mut self, key: &K) {
-        self.map.remove(key);
+        if self.map.remove(key).is_some() {
+            self.left_group(key);
+        }
     }
 
     fn len(&self) -> usize {
@@ -217,7 +289,11 @@ impl TemplateCache {
     /// An empty cache with the limits of `config`.
     pub fn new(config: &FlowConfig) -> Self {
         TemplateCache {
-            templates: Bounded::new(config.max_templates),
+            templates: Bounded::with_quota(
+                config.max_templates,
+                |k: &TemplateKey| k.exporter,
+                config.max_templates_per_exporter,
+            ),
             samplers: Bounded::new(config.max_samplers),
             system_init: Bounded::new(config.max_samplers),
             timeout_secs: config.template_timeout_secs,
