@@ -849,23 +849,30 @@ fn variable_length_and_enterprise_fields() {
 
 #[test]
 fn templates_are_bounded_and_limited() {
-    // 100k distinct templates: the cache stays at its limit, the oldest go first.
-    let mut dec = FlowDecoder::default();
-    for batch in 0..1000u32 {
-        let mut body = Vec::new();
-        for i in 0..100u32 {
-            let id = 256 + ((batch * 100 + i) % 65000) as u16;
-            body.extend_from_slice(&tpl(id, &[(8, 4, None), (12, 4, None)]));
+    // 100k distinct templates from `exporters` addresses: the cache stays at its limits
+    // (1,024 per exporter, 4,096 in all), the oldest go first.
+    for (exporters, held) in [(1u8, 1024), (8, 4096)] {
+        let mut dec = FlowDecoder::default();
+        for batch in 0..1000u32 {
+            let mut body = Vec::new();
+            for i in 0..100u32 {
+                let id = 256 + ((batch * 100 + i) % 65000) as u16;
+                body.extend_from_slice(&tpl(id, &[(8, 4, None), (12, 4, None)]));
+            }
+            // A different observation domain per batch, so all 100k are distinct.
+            let mut m = ipfix(100, &[(2, body)]);
+            m[12..16].copy_from_slice(&batch.to_be_bytes());
+            let from = IpAddr::from([192, 0, 2, (batch % u32::from(exporters)) as u8]);
+            let mut errors = 0;
+            dec.decode(from, 0, &m, &mut |ev| {
+                errors += usize::from(matches!(ev, FlowEvent::Error(_)));
+            });
+            assert_eq!(errors, 0);
         }
-        // A different observation domain per batch, so all 100k are distinct.
-        let mut m = ipfix(100, &[(2, body)]);
-        m[12..16].copy_from_slice(&batch.to_be_bytes());
-        let out = run(&mut dec, &m);
-        assert!(out.errors.is_empty());
+        assert_eq!(dec.stats().templates, 100_000);
+        assert_eq!(dec.templates().len(), held, "{exporters} exporter(s)");
+        assert_eq!(dec.stats().templates_evicted, 100_000 - held as u64);
     }
-    assert_eq!(dec.stats().templates, 100_000);
-    assert_eq!(dec.templates().len(), 4096);
-    assert_eq!(dec.stats().templates_evicted, 100_000 - 4096);
 
     // Too many fields, a record longer than 65535 bytes, a record of zero bytes.
     let many: Vec<_> = (0..600).map(|_| (210u16, 4u16, None)).collect();

@@ -52,6 +52,20 @@ struct Started {
     head: String,
 }
 
+impl Started {
+    /// Everything the collector writes to its (piped) standard output, until it exits.
+    fn stdout_to_end(&mut self) -> String {
+        let mut out = String::new();
+        self.child
+            .stdout
+            .take()
+            .expect("piped stdout")
+            .read_to_string(&mut out)
+            .expect("collector stdout");
+        out
+    }
+}
+
 /// Start `floodtrace collect --netflow 127.0.0.1:0 --ipfix off --sflow off EXTRA…` with
 /// standard output going to `stdout`, and wait for the start-up line naming its port.
 fn start(extra: &[&str], stdout: Stdio) -> Started {
@@ -118,13 +132,7 @@ fn collect(format: &str, datagrams: &[(&str, Vec<u8>)]) -> Collected {
         Stdio::piped(),
     );
     send(c.to, datagrams);
-    let mut stdout = String::new();
-    c.child
-        .stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_string(&mut stdout)
-        .expect("collector stdout");
+    let stdout = c.stdout_to_end();
     c.stderr
         .read_to_string(&mut c.head)
         .expect("collector stderr");
@@ -498,13 +506,7 @@ fn collect_prints_its_summary_on_sighup() {
         .status()
         .expect("kill -HUP");
     assert!(kill.success());
-    let mut stdout = String::new();
-    c.child
-        .stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_string(&mut stdout)
-        .expect("collector stdout");
+    let stdout = c.stdout_to_end();
     let status = c.child.wait().expect("wait for the collector");
     assert!(status.success(), "{status}");
     let s = summary(&Collected {
