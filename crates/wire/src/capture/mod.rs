@@ -464,6 +464,22 @@ pub(crate) fn rd_u32(b: &[u8], at: usize, be: bool) -> u32 {
 /// link MTU, small enough that a corrupt length is caught instead of swallowing the file.
 pub const MAX_RECORD_BYTES: u32 = 16 * 1024 * 1024;
 
+/// Every item a reader returns for `buf`, up to and including a fatal error (the readers'
+/// own tests).
+#[cfg(test)]
+pub(crate) fn read_all(buf: &[u8]) -> Vec<Result<Record<'_>, CaptureError>> {
+    let mut r = RecordReader::open(buf).unwrap();
+    let mut out = Vec::new();
+    while let Some(item) = r.next() {
+        let fatal = matches!(&item, Err(e) if e.fatal);
+        out.push(item);
+        if fatal {
+            break;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod size_tests {
     /// Every record is returned by value, once per packet. At 72 bytes (two unpacked odd

@@ -135,34 +135,46 @@ impl OddHeader {
     /// The odd values of a classic pcap record header: `origlen` when the captured length
     /// exceeds it, `fraction` when it is a second or more (in ns if `nanos`, else µs).
     pub(super) fn pcap(origlen: Option<u32>, fraction: Option<u32>, nanos: bool) -> Option<Self> {
-        let kinds = match (origlen.is_some(), fraction.is_some()) {
-            (true, true) => OddKinds::LengthFraction,
-            (true, false) => OddKinds::Length,
-            (false, true) => OddKinds::Fraction,
+        use OddKinds::{Fraction, Length, LengthFraction};
+        Self::pack(
+            [Length, Fraction, LengthFraction],
+            origlen,
+            fraction.map(u64::from),
+            nanos,
+        )
+    }
+
+    /// The odd values of a pcapng packet block: `origlen` when the captured length exceeds
+    /// it, `second` when the time is out of range (the Unix second it stands for).
+    pub(super) fn pcapng(origlen: Option<u32>, second: Option<i64>) -> Option<Self> {
+        use OddKinds::{BlockLength, BlockLengthTime, BlockTime};
+        Self::pack(
+            [BlockLength, BlockTime, BlockLengthTime],
+            origlen,
+            second.map(|s| s as u64),
+            false,
+        )
+    }
+
+    /// Pack an odd original length and an odd second value, whose kinds are `[length
+    /// alone, value alone, both]`; `None` when neither is odd.
+    fn pack(
+        [length, value_only, both]: [OddKinds; 3],
+        origlen: Option<u32>,
+        value: Option<u64>,
+        nanos: bool,
+    ) -> Option<Self> {
+        let kinds = match (origlen.is_some(), value.is_some()) {
+            (true, true) => both,
+            (true, false) => length,
+            (false, true) => value_only,
             (false, false) => return None,
         };
         Some(OddHeader {
             kinds,
             nanos,
             origlen: origlen.unwrap_or(0),
-            value: u64::from(fraction.unwrap_or(0)),
-        })
-    }
-
-    /// The odd values of a pcapng packet block: `origlen` when the captured length exceeds
-    /// it, `second` when the timestamp is out of range ([`OddValue::TimeOutOfRange`]).
-    pub(super) fn pcapng(origlen: Option<u32>, second: Option<i64>) -> Option<Self> {
-        let kinds = match (origlen.is_some(), second.is_some()) {
-            (true, true) => OddKinds::BlockLengthTime,
-            (true, false) => OddKinds::BlockLength,
-            (false, true) => OddKinds::BlockTime,
-            (false, false) => return None,
-        };
-        Some(OddHeader {
-            kinds,
-            nanos: false,
-            origlen: origlen.unwrap_or(0),
-            value: second.unwrap_or(0) as u64,
+            value: value.unwrap_or(0),
         })
     }
 

@@ -2,7 +2,7 @@
 //! followed by the captured bytes. Both byte orders, micro- and nanosecond magic.
 
 use super::odd::{OddHeader, OddValue};
-use super::{rd_u32, CaptureFormat, Place, Step, TimeSource, MAX_RECORD_BYTES};
+use super::{rd_u32, Place, Step, TimeSource, MAX_RECORD_BYTES};
 use crate::error::{CaptureError, CaptureErrorKind};
 
 pub(crate) const MAGIC_USEC: u32 = 0xa1b2_c3d4;
@@ -141,7 +141,7 @@ fn framing_continues(s: &PcapState, buf: &[u8], mut at: usize, look: Lookahead) 
         if end > buf.len() {
             return end_of_bytes;
         }
-        if f.odd_len().is_none() && f.odd_frac().is_none() && f.wire_len > 0 {
+        if !f.is_odd() && f.wire_len > 0 {
             return Some(true);
         }
         at = end;
@@ -188,27 +188,28 @@ impl Fields {
     #[cold]
     fn odd_header(&self) -> Option<OddHeader> {
         OddHeader::pcap(
-            self.odd_len().is_some().then_some(self.wire_len),
-            self.odd_frac().is_some().then_some(self.frac as u32),
+            self.odd_len().then_some(self.wire_len),
+            self.odd_frac().then_some(self.frac as u32),
             self.nanos,
         )
     }
 
     /// A writer never stores more than the packet had.
-    fn odd_len(&self) -> Option<OddValue> {
-        (self.caplen > self.wire_len).then_some(OddValue::CaplenExceedsLen {
-            caplen: self.caplen,
-            origlen: self.wire_len,
-            format: CaptureFormat::Pcap,
-        })
+    #[inline]
+    fn odd_len(&self) -> bool {
+        self.caplen > self.wire_len
     }
 
     /// Nor a fraction of a second of a second or more.
-    fn odd_frac(&self) -> Option<OddValue> {
-        (self.frac >= self.second()).then_some(OddValue::TsFraction {
-            fraction: self.frac as u32,
-            nanos: self.nanos,
-        })
+    #[inline]
+    fn odd_frac(&self) -> bool {
+        self.frac >= self.second()
+    }
+
+    /// Either odd value.
+    #[inline]
+    fn is_odd(&self) -> bool {
+        self.odd_len() || self.odd_frac()
     }
 }
 
@@ -266,8 +267,7 @@ pub(crate) fn next_record<'a>(
         };
     }
     // One compare each on the hot path; the values are gathered only for an odd record.
-    let any_odd = f.caplen > f.wire_len || f.frac >= f.second();
-    let odd = if any_odd { f.odd_header() } else { None };
+    let odd = if f.is_odd() { f.odd_header() } else { None };
     let first_odd = odd.and_then(|o| o.values(f.caplen)[0]);
     if let (Lookahead::Strict, Some(o)) = (look, first_odd) {
         return odd_fatal(o);
@@ -320,7 +320,7 @@ pub(crate) fn next_record<'a>(
 
 #[cfg(test)]
 mod odd_tests {
-    use super::super::{pcap_resync, Record, RecordReader};
+    use super::super::{pcap_resync, read_all, CaptureFormat, Record, RecordReader};
     use super::*;
     use crate::error::CaptureError;
 
@@ -346,19 +346,6 @@ mod odd_tests {
     }
 
     type Item<'a> = Result<Record<'a>, CaptureError>;
-
-    fn read_all(buf: &[u8]) -> Vec<Item<'_>> {
-        let mut r = RecordReader::open(buf).unwrap();
-        let mut out = Vec::new();
-        while let Some(item) = r.next() {
-            let fatal = matches!(item, Err(e) if e.fatal);
-            out.push(item);
-            if fatal {
-                break;
-            }
-        }
-        out
-    }
 
     #[test]
     fn caplen_above_origlen_is_read_with_the_larger_length() {

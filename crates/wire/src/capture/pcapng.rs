@@ -437,7 +437,9 @@ pub fn pcapng_epb(if_id: u32, units: u64, frame: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{pcapng_block as block, pcapng_epb as epb, OddValue, RecordReader};
+    use crate::capture::{
+        pcapng_block as block, pcapng_epb as epb, read_all, OddValue, RecordReader,
+    };
 
     /// Section header of version `major`.0, section length unknown.
     fn shb(major: u16) -> Vec<u8> {
@@ -466,19 +468,6 @@ mod tests {
     }
 
     /// Every item the reader returns, to the end or the first fatal error.
-    fn read_all(file: &[u8]) -> Vec<Result<crate::capture::Record<'_>, crate::CaptureError>> {
-        let mut reader = RecordReader::open(file).unwrap();
-        let mut out = Vec::new();
-        while let Some(item) = reader.next() {
-            let fatal = matches!(&item, Err(e) if e.fatal);
-            out.push(item);
-            if fatal {
-                break;
-            }
-        }
-        out
-    }
-
     /// A Simple Packet Block has no timestamp: it is dated with the previous timestamped
     /// packet of its section, whatever its interface, and says so; before any, it keeps
     /// time 0 and says that. A new section forgets the previous time. Readers resumed at
