@@ -710,30 +710,25 @@ impl FlowDecoder {
             sink,
             learn_only,
         };
-        let version = match datagram {
-            [a, b, ..] => u16::from_be_bytes([*a, *b]),
-            _ => 0,
-        };
-        let protocol = match version {
-            5 => FlowProtocol::NetflowV5,
-            9 => FlowProtocol::NetflowV9,
-            10 => FlowProtocol::Ipfix,
-            0 if datagram.len() >= 4 && datagram[2..4] == [0, 5] => FlowProtocol::SflowV5,
-            _ if datagram.len() < 2 => {
+        let protocol = match (claimed_protocol(datagram), datagram) {
+            (Some(p), _) => p,
+            (None, [a, b, ..]) => {
+                ctx.error(FlowError {
+                    protocol: None,
+                    offset: 0,
+                    kind: FlowErrorKind::Unrecognised {
+                        version: u16::from_be_bytes([*a, *b]),
+                    },
+                });
+                return ctx.summary;
+            }
+            (None, _) => {
                 ctx.error(FlowError {
                     protocol: None,
                     offset: 0,
                     kind: FlowErrorKind::TooShort {
                         len: datagram.len(),
                     },
-                });
-                return ctx.summary;
-            }
-            _ => {
-                ctx.error(FlowError {
-                    protocol: None,
-                    offset: 0,
-                    kind: FlowErrorKind::Unrecognised { version },
                 });
                 return ctx.summary;
             }
