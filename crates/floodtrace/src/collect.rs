@@ -667,7 +667,7 @@ fn write_summary(
                 "sequence_duplicates": seq.duplicates,
                 "sequence_resets": per_protocol(&seq.resets),
                 "sequence_resyncs": per_protocol(&seq.resyncs),
-                "exporter_domains": seq.domains,
+                "exporter_domains": seq.domains(),
                 "sequences_untracked": seq.untracked,
                 "kernel_drops": drops,
                 "seconds": started.elapsed().as_secs_f64(),

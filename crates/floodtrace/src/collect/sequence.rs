@@ -272,8 +272,6 @@ pub struct SeqTracker {
     pub resets: [u64; 4],
     /// Jumps ahead too far to be losses, per protocol (indexed by [`protocol_index`]).
     pub resyncs: [u64; 4],
-    /// Sequences followed.
-    pub domains: usize,
     /// Datagrams of sequences not followed because [`MAX_SEQUENCES`] were already followed.
     pub untracked: u64,
 }
@@ -297,6 +295,11 @@ pub fn protocol_index(p: FlowProtocol) -> usize {
 }
 
 impl SeqTracker {
+    /// Sequences followed (a scope, once followed, stays: restarts start it again in place).
+    pub fn domains(&self) -> usize {
+        self.scopes.len()
+    }
+
     /// Note one datagram from `exporter`, received at `received_ns`, whose header is
     /// consistent. `data_records` is what an IPFIX message counts (all data records);
     /// `damaged` says that decoding it found errors: for IPFIX the records of a set that
@@ -328,7 +331,6 @@ impl SeqTracker {
                 return;
             }
             Entry::Vacant(v) => {
-                self.domains += 1;
                 v.insert(Scope::new(&h, received_ns)).anchored = !advance_unknown;
                 return;
             }
@@ -534,7 +536,7 @@ mod tests {
             t.note(e, 0, &v9(0, domain), 0, false);
         }
         assert_eq!(t.scopes.len(), MAX_SEQUENCES);
-        assert_eq!((t.domains, t.untracked), (MAX_SEQUENCES, 1001));
+        assert_eq!((t.domains(), t.untracked), (MAX_SEQUENCES, 1001));
         t.note(e, 0, &v9(13, u32::MAX), 0, false);
         assert_eq!(t.lost_datagrams, 2);
     }
@@ -549,7 +551,7 @@ mod tests {
         t.note(e, 0, &v9(100, 2), 0, false);
         t.note(e, 0, &v9(101, 2), 0, false);
         // 3 and 4 missing, then 4 arrived late.
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (1, 1, 2));
+        assert_eq!((t.lost_datagrams, t.late, t.domains()), (1, 1, 2));
         // IPFIX counts records: 10 records, then a message claiming 15 before it.
         t.note(e, 0, &ipfix(0, 7), 10, false);
         t.note(e, 0, &ipfix(15, 7), 3, false);
@@ -568,7 +570,7 @@ mod tests {
             t.note(e, 0, &v5(5000 + i, 0, 2, 1), 0, false);
             t.note(e, 0, &v5(70_000 + 3 * i, 1, 1, 3), 0, false);
         }
-        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
+        assert_eq!((t.lost_records, t.late, t.domains()), (0, 0, 3));
         // A real loss within one engine is still counted: engine 2 skips 5005 and 5006.
         t.note(e, 0, &v5(5007, 0, 2, 1), 0, false);
         t.note(e, 0, &v5(110, 0, 1, 2), 0, false);
@@ -587,7 +589,7 @@ mod tests {
             t.note(a, 0, &v9(9000 + i, 2), 0, false);
             t.note(b, 0, &v9(300 + i, 1), 0, false);
         }
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 3));
+        assert_eq!((t.lost_datagrams, t.late, t.domains()), (0, 0, 3));
         t.note(b, 0, &v9(308, 1), 0, false);
         t.note(a, 0, &v9(15, 1), 0, false);
         assert_eq!((t.lost_datagrams, t.late), (3, 0));
@@ -602,7 +604,7 @@ mod tests {
             t.note(a, 0, &ipfix(1_000_000 + i, 8), 1, false);
             t.note(b, 0, &ipfix(50 + 2 * i, 7), 2, false);
         }
-        assert_eq!((t.lost_records, t.late, t.domains), (0, 0, 3));
+        assert_eq!((t.lost_records, t.late, t.domains()), (0, 0, 3));
         t.note(a, 0, &ipfix(1_000_009, 8), 1, false);
         t.note(b, 0, &ipfix(60, 7), 2, false);
         assert_eq!((t.lost_records, t.late), (4, 0));
@@ -621,11 +623,11 @@ mod tests {
             t.note(relay, 0, &sflow(b, 0, 7000 + i), 0, false);
             t.note(relay, 0, &sflow(c, 0, 20 + i), 0, false);
         }
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
+        assert_eq!((t.lost_datagrams, t.late, t.domains()), (0, 0, 4));
         // The agent address says whose sequence it is, not the address it was sent from.
         t.note(ip("192.0.2.9"), 0, &sflow(b, 0, 7005), 0, false);
         t.note(relay, 0, &sflow(b, 0, 7006), 0, false);
-        assert_eq!((t.lost_datagrams, t.late, t.domains), (0, 0, 4));
+        assert_eq!((t.lost_datagrams, t.late, t.domains()), (0, 0, 4));
         // A real loss: sub-agent 1 of `a` skips 405 and 406.
         t.note(relay, 0, &sflow(a, 1, 407), 0, false);
         assert_eq!((t.lost_datagrams, t.late), (2, 0));
