@@ -328,7 +328,8 @@ impl ChunkWork {
     }
 
     /// Decode and count one item returned by a [`RecordReader`].
-    #[inline]
+    // Inlined into the walk so that the record stays in registers (see `RecordReader::next`).
+    #[inline(always)]
     fn item(&mut self, item: &Result<Record<'_>, CaptureError>) {
         match item {
             Ok(rec) => {

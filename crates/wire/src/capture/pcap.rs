@@ -161,6 +161,7 @@ struct Fields {
 }
 
 impl Fields {
+    #[inline(always)]
     fn read(s: &PcapState, h: &[u8]) -> Fields {
         let be = s.big_endian;
         Fields {
@@ -239,6 +240,7 @@ fn odd_fatal(odd: OddValue) -> Step<'static> {
 /// do not produce: with [`Lookahead::Strict`] it is damaged framing too; otherwise the
 /// record is read with a warning (a [`Step::Record`] with `odd` values) when the framing after it is intact
 /// ([`framing_continues`]), and is damaged framing when it is not.
+#[inline(always)]
 pub(crate) fn next_record<'a>(
     s: &PcapState,
     buf: &'a [u8],
