@@ -10,7 +10,8 @@
 //! datagrams received, records decoded, malformed datagrams (with their errors by reason,
 //! and the exporter and description of the first of each), losses, late and duplicated
 //! datagrams, restarts and resyncs from the exporters' sequence numbers ([`sequence`]) and
-//! the kernel's drop counter of each socket (`/proc/net/udp`).
+//! the kernel's drop counter of each socket (`/proc/net/udp`). SIGUSR1 prints the same
+//! counts so far (a `progress` line in JSON) and the collector goes on.
 //!
 //! When the output cannot be written (a closed pipe, a full disk), the whole collector
 //! stops at once: the receivers are told to stop and the queue is closed, so no thread is
@@ -45,7 +46,8 @@ Any protocol is accepted on any listener (recognised by content); the defaults a
 conventional ports. A listener is an IP address and a port (port 0: one the kernel picks,
 named on the start-up line) or `off`; host names are not resolved. Incidents are printed as
 they are detected (JSON lines with --format json); the counts are printed on exit (Ctrl-C,
-SIGTERM, SIGHUP, --duration, --max-datagrams, --idle-exit).";
+SIGTERM, SIGHUP, --duration, --max-datagrams, --idle-exit), and so far on SIGUSR1
+(`kill -USR1 PID`), after which collecting goes on.";
 
 /// Where a listener binds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -466,6 +468,9 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
     ] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
+    // SIGUSR1 asks for the counts so far (as dd does), and did kill the collector.
+    let counts_asked = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&counts_asked))?;
     let mut sockets = Vec::new();
     for (name, addr) in listeners {
         let (sock, granted) = listen(addr, args.rcvbuf)?;
@@ -535,6 +540,12 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
                     report_incidents(&dec.agg, &dec.run, &mut printed, args.format, &mut out)
                         .map_err(output_error)?;
                 }
+                if counts_asked.swap(false, Ordering::Relaxed) {
+                    let drops = sockets.iter().map(|s| kernel_drops(s).unwrap_or(0)).sum();
+                    let n = printed.len();
+                    write_summary(&mut out, &args, Counting::SoFar, &dec, drops, started, n)
+                        .map_err(output_error)?;
+                }
             }
         })();
         // However decoding ended (the receivers all stopped, or the output failed), stop
@@ -551,7 +562,9 @@ pub fn run_collect(args: CollectArgs) -> anyhow::Result<u8> {
         report_incidents(&dec.agg, &dec.run, &mut printed, args.format, &mut out)
             .map_err(output_error)?;
     }
-    write_summary(&mut out, &args, &dec, drops, started, printed.len()).map_err(output_error)?;
+    let n = printed.len();
+    write_summary(&mut out, &args, Counting::Final, &dec, drops, started, n)
+        .map_err(output_error)?;
     Ok(crate::cli::exit::OK)
 }
 
@@ -632,10 +645,20 @@ fn per_protocol_text(counts: &[u64; 4]) -> String {
         .join(", ")
 }
 
+/// Which counts [`write_summary`] prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counting {
+    /// Those of the whole run, on exit (JSON `"type": "summary"`).
+    Final,
+    /// Those so far, asked for with SIGUSR1 (JSON `"type": "progress"`).
+    SoFar,
+}
+
 /// Print the counts of the run (the JSON summary line, or the text lines).
 fn write_summary(
     out: &mut impl Write,
     args: &CollectArgs,
+    counting: Counting,
     dec: &Decoding,
     drops: u64,
     started: Instant,
@@ -650,7 +673,10 @@ fn write_summary(
     match args.format {
         CollectFormat::Json => {
             let summary = serde_json::json!({
-                "type": "summary",
+                "type": match counting {
+                    Counting::Final => "summary",
+                    Counting::SoFar => "progress",
+                },
                 "datagrams": totals.datagrams,
                 "bytes": totals.bytes,
                 "by_protocol": per_protocol(&totals.by_protocol),
@@ -679,6 +705,13 @@ fn write_summary(
             writeln!(out, "{summary}")?;
         }
         CollectFormat::Text => {
+            if counting == Counting::SoFar {
+                writeln!(
+                    out,
+                    "so far, after {:.1} s:",
+                    started.elapsed().as_secs_f64()
+                )?;
+            }
             let recognised = match per_protocol_text(&totals.by_protocol).as_str() {
                 "none" => "no flow export".to_string(),
                 s => s.to_string(),

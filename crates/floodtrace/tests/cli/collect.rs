@@ -516,6 +516,39 @@ fn collect_prints_its_summary_on_sighup() {
     assert_eq!(u64_at(&s, "datagrams"), 1, "{s}");
 }
 
+/// SIGUSR1 prints the counts so far (a `progress` line) and collecting goes on; before,
+/// it killed the collector without a word.
+#[test]
+fn collect_prints_its_counts_so_far_on_sigusr1() {
+    let mut c = start(&["--no-detect", "--format", "json"], Stdio::piped());
+    let signal = |name: &str, pid: u32| {
+        let kill = Command::new("kill")
+            .args([name, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    send(c.to, &[("127.0.0.1", v5(1, 0))]);
+    std::thread::sleep(Duration::from_millis(300));
+    signal("-USR1", c.child.id());
+    send(c.to, &[("127.0.0.1", v5(2, 1))]);
+    std::thread::sleep(Duration::from_millis(300));
+    signal("-USR1", c.child.id());
+    signal("-TERM", c.child.id());
+    let stdout = c.stdout_to_end();
+    let status = c.child.wait().expect("wait for the collector");
+    assert!(status.success(), "{status}\n{}", c.head);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    let kinds: Vec<&str> = lines.iter().map(|v| v["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["progress", "progress", "summary"], "{stdout}");
+    let datagrams: Vec<u64> = lines.iter().map(|v| u64_at(v, "datagrams")).collect();
+    assert_eq!(datagrams, [1, 2, 2], "{stdout}");
+}
+
 /// The start-up line reports the receive buffer granted, not the kernel's doubled
 /// bookkeeping figure (socket(7)): 64 KiB asked (below any net.core.rmem_max) is 64 KiB.
 #[test]
