@@ -9,6 +9,16 @@ pub mod linktype {
     pub const NULL: u16 = 0;
     /// Ethernet II.
     pub const ETHERNET: u16 = 1;
+    /// PPP (RFC 1661), with or without the HDLC-like address and control bytes (RFC 1662).
+    pub const PPP: u16 = 9;
+    /// PPP in HDLC-like framing, or Cisco HDLC (first byte 0x0f / 0x8f).
+    pub const PPP_HDLC: u16 = 50;
+    /// PPPoE (RFC 2516): a PPPoE header, no Ethernet header before it.
+    pub const PPP_ETHER: u16 = 51;
+    /// Cisco HDLC (RFC 1547 §4.3.1).
+    pub const C_HDLC: u16 = 104;
+    /// Frame relay: a Q.922 address, no FCS.
+    pub const FRELAY: u16 = 107;
     /// Raw IP as DLT 12 on most systems.
     pub const DLT_RAW_12: u16 = 12;
     /// Raw IP as DLT 14 on OpenBSD.
@@ -97,6 +107,12 @@ pub fn network_layer(link_type: u16, data: &[u8]) -> Result<Network, DecodeError
     match link_type {
         linktype::ETHERNET => ethernet(data, 0),
         linktype::RAW | linktype::DLT_RAW_12 | linktype::DLT_RAW_14 => Ok(raw_ip(data, 0)),
+        // Serial links of routers (packet over SONET, leased lines): the walkers that read
+        // the same headers inside GRE and sFlow records.
+        linktype::PPP => ppp(data, 0),
+        linktype::PPP_HDLC | linktype::C_HDLC => pos(data, 0),
+        linktype::PPP_ETHER => after_ethertype(data, ethertype::PPPOE_SESSION, 0, 0),
+        linktype::FRELAY => frame_relay(data, 0),
         linktype::IPV4 => Ok(net(Payload::Ipv4(0), 0)),
         linktype::IPV6 => Ok(net(Payload::Ipv6(0), 0)),
         linktype::LINUX_SLL => {
@@ -480,6 +496,84 @@ mod tests {
         f.extend_from_slice(&ethertype.to_be_bytes());
         f.extend_from_slice(rest);
         f
+    }
+
+    /// The serial link types of pcap (PPP, PPP in HDLC framing, Cisco HDLC, PPPoE without
+    /// Ethernet, frame relay) find IP where tshark does; a frame cut in the link header is
+    /// truncated, and other protocols are not IP.
+    #[test]
+    fn serial_link_types() {
+        let cases: [(u16, &[u8], Payload); 11] = [
+            (
+                linktype::PPP,
+                &[0xff, 0x03, 0x00, 0x21, 0x45],
+                Payload::Ipv4(4),
+            ),
+            (linktype::PPP, &[0x00, 0x57, 0x60], Payload::Ipv6(2)),
+            // Protocol field compression: one byte with its low bit set.
+            (linktype::PPP, &[0x21, 0x45], Payload::Ipv4(1)),
+            (
+                linktype::PPP,
+                &[0xc0, 0x21, 0x01],
+                Payload::Other(ethertype::PPP),
+            ),
+            (
+                linktype::PPP_HDLC,
+                &[0xff, 0x03, 0x00, 0x21, 0x45],
+                Payload::Ipv4(4),
+            ),
+            (
+                linktype::PPP_HDLC,
+                &[0x0f, 0x00, 0x08, 0x00, 0x45],
+                Payload::Ipv4(4),
+            ),
+            (
+                linktype::C_HDLC,
+                &[0x8f, 0x00, 0x86, 0xdd, 0x60],
+                Payload::Ipv6(4),
+            ),
+            (
+                linktype::C_HDLC,
+                &[0x0f, 0x00, 0x80, 0x35],
+                Payload::Other(0x8035),
+            ),
+            (
+                linktype::PPP_ETHER,
+                &[0x11, 0, 0, 1, 0, 2, 0, 0x21, 0x45],
+                Payload::Ipv4(8),
+            ),
+            // Q.922 address, UI, NLPID IPv4 (RFC 2427).
+            (
+                linktype::FRELAY,
+                &[0x18, 0x41, 0x03, 0xcc, 0x45],
+                Payload::Ipv4(4),
+            ),
+            // Cisco's frame relay encapsulation: an EtherType after the address.
+            (
+                linktype::FRELAY,
+                &[0x18, 0x41, 0x08, 0x00, 0x45],
+                Payload::Ipv4(4),
+            ),
+        ];
+        for (link, frame, want) in cases {
+            let n = network_layer(link, frame).unwrap_or_else(|e| panic!("{link} {frame:?}: {e}"));
+            assert_eq!(n.payload, want, "link type {link}, {frame:?}");
+        }
+        for (link, frame) in [
+            (linktype::PPP, &[0xff, 0x03][..]),
+            (linktype::C_HDLC, &[0x0f, 0x00, 0x08][..]),
+            (linktype::PPP_ETHER, &[0x11, 0, 0, 1, 0, 2, 0][..]),
+            (linktype::FRELAY, &[0x18][..]),
+        ] {
+            assert!(
+                matches!(
+                    network_layer(link, frame),
+                    Err(DecodeError::Truncated { .. })
+                ),
+                "link type {link}, {frame:?}: {:?}",
+                network_layer(link, frame)
+            );
+        }
     }
 
     /// Ethernet MPLS, PPPoE and PPP in GRE share the MPLS and PPP walkers with the sFlow
