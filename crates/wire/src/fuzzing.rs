@@ -9,7 +9,9 @@ use crate::observe_frame;
 use crate::Frame;
 
 /// Every link type the decoders know, plus one they do not.
-pub const LINK_TYPES: [u16; 11] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 999];
+pub const LINK_TYPES: [u16; 16] = [
+    0, 1, 9, 12, 14, 50, 51, 101, 104, 107, 108, 113, 228, 229, 276, 999,
+];
 
 /// Decode `data` as a frame of every link type.
 pub fn frame(data: &[u8]) {
