@@ -473,15 +473,28 @@ struct Name {
     labels: u8,
     dotted_len: usize,
     first_len: u8,
+    /// Queries only (see [`NameUse`]).
     first_class: LabelClass,
+    /// Queries only.
     parent_hash: u32,
+    /// Responses only.
     full_hash: u32,
+}
+
+/// What a name is read for: a query's hint keeps its first label's class and the hash of
+/// the rest (random-subdomain floods), a response's the hash of the whole name. Each walk
+/// computes only what its hint keeps (a reflection flood is mostly responses, each name
+/// hashed per packet).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NameUse {
+    Query,
+    Response,
 }
 
 /// Walk an uncompressed name (a compression pointer ends it: the pointed-to suffix is not
 /// followed, so it is not counted or hashed). `None` if a label is malformed, the name
 /// exceeds 255 bytes or the bytes end first.
-fn question_name(r: &mut Reader<'_>) -> Option<Name> {
+fn question_name(r: &mut Reader<'_>, read_for: NameUse) -> Option<Name> {
     let mut name = Name {
         labels: 0,
         dotted_len: 0,
@@ -509,22 +522,29 @@ fn question_name(r: &mut Reader<'_>) -> Option<Name> {
         let label = r.take(len as usize)?;
         if name.labels == 0 {
             name.first_len = len;
-            name.first_class = classify_label(label);
-        } else {
-            if name.labels > 1 {
-                name.parent_hash = fnv_step(name.parent_hash, b'.');
+        }
+        match read_for {
+            NameUse::Query if name.labels == 0 => name.first_class = classify_label(label),
+            NameUse::Query => {
+                if name.labels > 1 {
+                    name.parent_hash = fnv_step(name.parent_hash, b'.');
+                }
+                name.parent_hash = label.iter().fold(name.parent_hash, |h, &c| {
+                    fnv_step(h, c.to_ascii_lowercase())
+                });
             }
-            name.parent_hash = label.iter().fold(name.parent_hash, |h, &c| {
-                fnv_step(h, c.to_ascii_lowercase())
-            });
+            NameUse::Response => {
+                if name.labels > 0 {
+                    name.full_hash = fnv_step(name.full_hash, b'.');
+                }
+                name.full_hash = label
+                    .iter()
+                    .fold(name.full_hash, |h, &c| fnv_step(h, c.to_ascii_lowercase()));
+            }
         }
         if name.labels > 0 {
-            name.full_hash = fnv_step(name.full_hash, b'.');
             name.dotted_len += 1;
         }
-        name.full_hash = label
-            .iter()
-            .fold(name.full_hash, |h, &c| fnv_step(h, c.to_ascii_lowercase()));
         name.dotted_len += len as usize;
         name.labels += 1;
     }
@@ -601,8 +621,13 @@ fn dns(p: &[u8], full_len: usize) -> Option<AppHint> {
     if need > full_len.saturating_sub(12) {
         return None;
     }
+    let read_for = if response {
+        NameUse::Response
+    } else {
+        NameUse::Query
+    };
     let (name, qtype) = if qd > 0 {
-        let name = question_name(&mut r)?;
+        let name = question_name(&mut r, read_for)?;
         let qtype = r.u16()?;
         if !known_class(r.u16()?) {
             return None;
@@ -610,7 +635,7 @@ fn dns(p: &[u8], full_len: usize) -> Option<AppHint> {
         (name, qtype)
     } else if response && an > 0 {
         // NetBIOS node status and some mDNS answers carry no question: use the first answer.
-        let name = question_name(&mut r)?;
+        let name = question_name(&mut r, NameUse::Response)?;
         let rtype = r.u16()?;
         if !known_class(r.u16()?) {
             return None;
