@@ -785,7 +785,10 @@ fn report_incidents(
                 let vectors: Vec<String> = r
                     .vectors
                     .iter()
-                    .map(|v| format!("{} {:.0}%", v.name, v.share * 100.0))
+                    .map(|v| {
+                        let share = floodtrace_report::text::percent_figure(v.share);
+                        format!("{} {share}%", v.name)
+                    })
                     .collect();
                 writeln!(
                     out,

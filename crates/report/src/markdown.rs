@@ -53,7 +53,7 @@ pub fn render_value(raw: &Value) -> String {
             let vectors: Vec<String> = i
                 .vectors
                 .iter()
-                .map(|x| format!("{} {:.0} %", x.name, x.share * 100.0))
+                .map(|x| format!("{} {}", x.name, crate::text::pct(x.share)))
                 .collect();
             let _ = writeln!(
                 o,
@@ -199,5 +199,28 @@ mod tests {
         let s = render_value(&serde_json::json!({}));
         assert!(s.contains("## Verdicts"));
         assert!(s.contains("no attack found"));
+    }
+
+    /// Vector shares have one decimal, and a vector that is there never reads 0 % beside
+    /// one that reads 100 % (they were whole percent).
+    #[test]
+    fn vector_shares_keep_a_decimal() {
+        let incident = serde_json::json!({
+            "id": 1,
+            "victim": "192.0.2.1",
+            "vectors": [
+                {"name": "syn_flood", "share": 0.9996, "packets": 9996},
+                {"name": "udp_flood", "share": 0.0004, "packets": 4},
+            ],
+        });
+        let s = render_value(&serde_json::json!({ "incidents": [incident.clone()] }));
+        assert!(s.contains("syn_flood >99.9 %, udp_flood <0.1 %"), "{s}");
+        let mut half = incident;
+        half["vectors"][0]["share"] = 0.556.into();
+        half["vectors"][1]["share"] = 0.444.into();
+        let s = render_value(&serde_json::json!({ "incidents": [half.clone()] }));
+        assert!(s.contains("syn_flood 55.6 %, udp_flood 44.4 %"), "{s}");
+        let h = crate::html::render_value(&serde_json::json!({ "incidents": [half] }));
+        assert!(h.contains("syn_flood 55.6 %"), "{h}");
     }
 }

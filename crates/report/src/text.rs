@@ -77,7 +77,7 @@ pub fn render(r: &AnalysisReport) -> String {
             let vectors: Vec<String> = i
                 .vectors
                 .iter()
-                .map(|v| format!("{} {:.0}%", v.name, v.share * 100.0))
+                .map(|v| format!("{} {}%", v.name, percent_figure(v.share)))
                 .collect();
             let peak = i.waves.iter().map(|w| w.peak_pps).max().unwrap_or(0);
             let _ = writeln!(
@@ -130,10 +130,10 @@ pub fn render(r: &AnalysisReport) -> String {
             for f in &i.fingerprints {
                 let _ = writeln!(
                     o,
-                    "        fingerprint {} {}: {:.0}% of packets match ({})",
+                    "        fingerprint {} {}: {}% of packets match ({})",
                     f.family,
                     f.vector,
-                    f.match_share * 100.0,
+                    percent_figure(f.match_share),
                     f.fields.join(", ")
                 );
             }
