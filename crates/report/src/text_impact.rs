@@ -83,15 +83,15 @@ pub fn render(o: &mut String, impact: Option<&Impact>) {
         };
         let _ = writeln!(
             o,
-            "  access log: {} requests from {} clients, {:.1} % 5xx{lat}",
+            "  access log: {} requests from {} clients, {} 5xx{lat}",
             group(w.requests),
             group(w.clients),
-            w.share_5xx * 100.0
+            crate::text::pct(w.share_5xx)
         );
         for f in &w.floods {
             let _ = writeln!(
                 o,
-                "    HTTP-flood signal {}–{}: {} requests, {:.1} req/s at peak{}, {} clients, {:.0} % from heavy clients",
+                "    HTTP-flood signal {}–{}: {} requests, {:.1} req/s at peak{}, {} clients, {} from heavy clients",
                 hm(f.start),
                 hm(f.end),
                 group(f.requests),
@@ -100,7 +100,7 @@ pub fn render(o: &mut String, impact: Option<&Impact>) {
                     .map(|x| format!(" ({x:.1} × baseline)"))
                     .unwrap_or_default(),
                 group(f.clients),
-                f.heavy_client_share * 100.0
+                crate::text::pct(f.heavy_client_share)
             );
         }
     }
