@@ -100,10 +100,10 @@ impl Hll {
     #[inline]
     fn set_max(&mut self, index: usize, rank: u8) {
         if let Some(regs) = &mut self.dense {
+            // Branch-free: under a flood from random sources whether a register rises is
+            // a coin toss the branch predictor loses.
             let r = &mut regs[index];
-            if *r < rank {
-                *r = rank;
-            }
+            *r = (*r).max(rank);
             return;
         }
         if self.sparse.is_empty() {
