@@ -782,14 +782,6 @@ fn report_incidents(
                 writeln!(out, "{v}")?;
             }
             CollectFormat::Text => {
-                let vectors: Vec<String> = r
-                    .vectors
-                    .iter()
-                    .map(|v| {
-                        let share = floodtrace_report::text::percent_figure(v.share);
-                        format!("{} {share}%", v.name)
-                    })
-                    .collect();
                 writeln!(
                     out,
                     "incident {} since {}: {} packets so far{}; {}",
@@ -801,7 +793,7 @@ fn report_incidents(
                     } else {
                         ""
                     },
-                    vectors.join(", ")
+                    floodtrace_report::text::vector_shares(&r.vectors)
                 )?;
             }
         }

@@ -211,7 +211,7 @@ fn incidents(o: &mut String, v: &View) {
                     .source_port
                     .map(|p| format!(" (port {p})"))
                     .unwrap_or_default();
-                format!("{}{port} {}", esc(&x.name), crate::text::pct(x.share))
+                format!("{}{port} {}", esc(&x.name), pct(x.share))
             })
             .collect();
         let _ = write!(

@@ -53,7 +53,7 @@ pub fn render_value(raw: &Value) -> String {
             let vectors: Vec<String> = i
                 .vectors
                 .iter()
-                .map(|x| format!("{} {}", x.name, crate::text::pct(x.share)))
+                .map(|x| format!("{} {}", x.name, pct(x.share)))
                 .collect();
             let _ = writeln!(
                 o,

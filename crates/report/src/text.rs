@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{AnalysisReport, DestinationReport};
+use crate::model::{AnalysisReport, DestinationReport, VectorReport};
 
 /// Render the report as text.
 pub fn render(r: &AnalysisReport) -> String {
@@ -74,11 +74,6 @@ pub fn render(r: &AnalysisReport) -> String {
         let _ = writeln!(o);
         let _ = writeln!(o, "incidents");
         for i in &r.incidents {
-            let vectors: Vec<String> = i
-                .vectors
-                .iter()
-                .map(|v| format!("{} {}%", v.name, percent_figure(v.share)))
-                .collect();
             let peak = i.waves.iter().map(|w| w.peak_pps).max().unwrap_or(0);
             let _ = writeln!(
                 o,
@@ -90,7 +85,7 @@ pub fn render(r: &AnalysisReport) -> String {
                 i.waves.len(),
                 group(peak),
                 group(i.distinct_sources),
-                vectors.join(", ")
+                vector_shares(&i.vectors)
             );
             if i.sampled {
                 let rates: Vec<String> = i.sampling.iter().map(|r| format!("1:{r}")).collect();
@@ -278,6 +273,15 @@ pub fn percent_figure(share: f64) -> String {
     } else {
         format!("{p:.1}")
     }
+}
+
+/// An incident's vectors as `syn_flood 55.0%, udp_flood 45.0%` (see [`percent_figure`]).
+pub fn vector_shares(vectors: &[VectorReport]) -> String {
+    let parts: Vec<String> = vectors
+        .iter()
+        .map(|v| format!("{} {}%", v.name, percent_figure(v.share)))
+        .collect();
+    parts.join(", ")
 }
 
 /// A share (0–1) as `12.3 %` (see [`percent_figure`]).

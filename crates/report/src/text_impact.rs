@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use floodtrace_engine::impact::Impact;
 
-use crate::text::group;
+use crate::text::{group, pct};
 use crate::time::rfc3339_s;
 
 fn hm(t: u64) -> String {
@@ -86,7 +86,7 @@ pub fn render(o: &mut String, impact: Option<&Impact>) {
             "  access log: {} requests from {} clients, {} 5xx{lat}",
             group(w.requests),
             group(w.clients),
-            crate::text::pct(w.share_5xx)
+            pct(w.share_5xx)
         );
         for f in &w.floods {
             let _ = writeln!(
@@ -100,7 +100,7 @@ pub fn render(o: &mut String, impact: Option<&Impact>) {
                     .map(|x| format!(" ({x:.1} × baseline)"))
                     .unwrap_or_default(),
                 group(f.clients),
-                crate::text::pct(f.heavy_client_share)
+                pct(f.heavy_client_share)
             );
         }
     }

@@ -309,9 +309,15 @@ fn fnv_step(h: u32, b: u8) -> u32 {
 /// `parent_hash` of a query for `abc123def456.example.com`.
 pub fn domain_hash(name: &str) -> u32 {
     let b = name.as_bytes();
-    let b = b.strip_suffix(b".").unwrap_or(b);
-    b.iter()
-        .fold(FNV_OFFSET, |h, &c| fnv_step(h, c.to_ascii_lowercase()))
+    fnv_lower(FNV_OFFSET, b.strip_suffix(b".").unwrap_or(b))
+}
+
+/// Continue FNV-1a hash `h` over `bytes`, ASCII lower-cased (names compare without case).
+#[inline]
+fn fnv_lower(h: u32, bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .fold(h, |h, &c| fnv_step(h, c.to_ascii_lowercase()))
 }
 
 /// Which payloads [`crate::observe_frame_with`] classifies.
@@ -529,17 +535,13 @@ fn question_name(r: &mut Reader<'_>, read_for: NameUse) -> Option<Name> {
                 if name.labels > 1 {
                     name.parent_hash = fnv_step(name.parent_hash, b'.');
                 }
-                name.parent_hash = label.iter().fold(name.parent_hash, |h, &c| {
-                    fnv_step(h, c.to_ascii_lowercase())
-                });
+                name.parent_hash = fnv_lower(name.parent_hash, label);
             }
             NameUse::Response => {
                 if name.labels > 0 {
                     name.full_hash = fnv_step(name.full_hash, b'.');
                 }
-                name.full_hash = label
-                    .iter()
-                    .fold(name.full_hash, |h, &c| fnv_step(h, c.to_ascii_lowercase()));
+                name.full_hash = fnv_lower(name.full_hash, label);
             }
         }
         if name.labels > 0 {

@@ -61,12 +61,12 @@ impl<const K: usize> SpaceSaving<K> {
     /// Count `weight` for `key`.
     #[inline]
     pub fn insert(&mut self, key: u128, weight: u64) {
-        // Scan every slot without an early exit (the compiler unrolls it); slots past
-        // `len` are masked out.
         let print = fingerprint(key);
         // No early exit, so that the compiler makes it one vector compare.
         let maybe = self.prints.iter().fold(false, |m, &p| m | (p == print));
         if maybe {
+            // Every slot without an early exit (the compiler unrolls it); slots past
+            // `len` are masked out.
             let mut hit = usize::MAX;
             for i in 0..K {
                 if i < self.len && self.keys[i] == key {
