@@ -754,6 +754,14 @@ pub(crate) fn scale(count: u64, rate: u32) -> u64 {
 /// Read a big-endian unsigned integer of 1 to 8 bytes (longer fields keep the last 8).
 #[inline]
 pub(crate) fn be_uint(b: &[u8]) -> u64 {
+    // The usual counter and address widths without the byte loop.
+    match *b {
+        [x] => return u64::from(x),
+        [x, y] => return u64::from(u16::from_be_bytes([x, y])),
+        [a, b, c, d] => return u64::from(u32::from_be_bytes([a, b, c, d])),
+        [a, b, c, d, e, f, g, h] => return u64::from_be_bytes([a, b, c, d, e, f, g, h]),
+        _ => {}
+    }
     let b = if b.len() > 8 { &b[b.len() - 8..] } else { b };
     b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
 }

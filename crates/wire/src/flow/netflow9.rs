@@ -368,6 +368,9 @@ pub(crate) fn data_set<F: FnMut(FlowEvent)>(
     let base = set_at + 4;
     let mut at = 0;
     let mut rec = Rec::default();
+    // The rate learned for sampler 0, looked up once per set: only options records change
+    // learned rates, and a set's records are all of one template.
+    let mut default_rate = None;
     while body.len() - at >= template.min_len {
         if template.min_len == 0 {
             break;
@@ -393,7 +396,7 @@ pub(crate) fn data_set<F: FnMut(FlowEvent)>(
         if template.options {
             options_record(ctx, protocol, domain, &rec);
         } else {
-            data_record(ctx, protocol, domain, &rec, clock);
+            data_record(ctx, protocol, domain, &rec, clock, &mut default_rate);
         }
     }
 }
@@ -431,6 +434,7 @@ fn data_record<F: FnMut(FlowEvent)>(
     domain: u32,
     rec: &Rec,
     clock: Clock,
+    default_rate: &mut Option<Option<u32>>,
 ) {
     if !rec.has_address() {
         ctx.stats.unaddressed += 1;
@@ -448,7 +452,7 @@ fn data_record<F: FnMut(FlowEvent)>(
     let rate = rec
         .own_rate()
         .or_else(|| rec.sampler_id.and_then(learned))
-        .or_else(|| learned(0))
+        .or_else(|| *default_rate.get_or_insert_with(|| learned(0)))
         .unwrap_or(1);
     let rate = ctx.rate(rate);
     let (src, dst) = rec.addresses();
