@@ -437,10 +437,22 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
 }
 
 /// A stored template with the export time it was last seen.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Stored {
     template: Arc<Template>,
     seen_secs: u32,
+}
+
+impl Clone for Stored {
+    /// A copy of the template, not another handle on it: a cloned cache is a chunk's
+    /// decoder on another thread, and every data set takes a handle on its template. With
+    /// one shared count, threads decoding the same template took turns on its cache line.
+    fn clone(&self) -> Self {
+        Stored {
+            template: Arc::new(Template::clone(&self.template)),
+            seen_secs: self.seen_secs,
+        }
+    }
 }
 
 /// Result of a template lookup.
