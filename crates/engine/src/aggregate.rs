@@ -847,10 +847,18 @@ struct Destination {
     timeline: Timeline,
 }
 
-/// The table hash of a destination key.
+/// The table hash of a destination key: the key folded to 64 bits, then one 64 × 64 →
+/// 128-bit multiply whose halves are folded (as foldhash does), rather than `hash128`'s
+/// four dependent multiplies. Only the table's layout
+/// depends on it, never an output (every output sorts or sums), and the table needs
+/// well-spread high bits (tags) and low bits (buckets), which the fold of both product
+/// halves gives.
 #[inline]
 fn destination_hash(key: u128) -> u64 {
-    crate::sketch::hash128(key, 0x243f_6a88_85a3_08d3)
+    let (lo, hi) = (key as u64, (key >> 64) as u64);
+    let folded = lo ^ hi.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let p = u128::from(folded ^ 0x243f_6a88_85a3_08d3) * 0x1319_8a2e_0370_7345;
+    (p as u64) ^ ((p >> 64) as u64)
 }
 
 /// Builds per-destination timelines from observations.
