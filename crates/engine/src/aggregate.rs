@@ -849,10 +849,9 @@ struct Destination {
 
 /// The table hash of a destination key: the key folded to 64 bits, then one 64 × 64 →
 /// 128-bit multiply whose halves are folded (as foldhash does), rather than `hash128`'s
-/// four dependent multiplies. Only the table's layout
-/// depends on it, never an output (every output sorts or sums), and the table needs
-/// well-spread high bits (tags) and low bits (buckets), which the fold of both product
-/// halves gives.
+/// four dependent multiplies. Only the table's layout depends on it, never an output
+/// (every output sorts or sums), and the table needs well-spread high bits (tags) and low
+/// bits (buckets), which the fold of both product halves gives.
 #[inline]
 fn destination_hash(key: u128) -> u64 {
     let (lo, hi) = (key as u64, (key >> 64) as u64);
