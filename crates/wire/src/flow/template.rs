@@ -441,16 +441,17 @@ impl<K: Copy + Eq + core::hash::Hash, V> Bounded<K, V> {
 struct Stored {
     template: Arc<Template>,
     seen_secs: u32,
+    /// Whether `template` is this cache's own rather than shared with the cache it was
+    /// cloned from (see [`TemplateCache::lookup`]).
+    owned: bool,
 }
 
 impl Clone for Stored {
-    /// A copy of the template, not another handle on it: a cloned cache is a chunk's
-    /// decoder on another thread, and every data set takes a handle on its template. With
-    /// one shared count, threads decoding the same template took turns on its cache line.
     fn clone(&self) -> Self {
         Stored {
-            template: Arc::new(Template::clone(&self.template)),
+            template: Arc::clone(&self.template),
             seen_secs: self.seen_secs,
+            owned: false,
         }
     }
 }
@@ -534,6 +535,7 @@ impl TemplateCache {
             Stored {
                 template: Arc::new(template),
                 seen_secs: now_secs,
+                owned: true,
             },
         )
     }
@@ -544,16 +546,25 @@ impl TemplateCache {
     }
 
     /// Find a template, checking expiry against the exporter's `now_secs`.
-    pub(crate) fn lookup(&self, key: &TemplateKey, now_secs: u32) -> Lookup {
-        match self.templates.get(key) {
+    ///
+    /// A clone of a cache (a chunk's decoder, on another thread) copies a template the
+    /// first time it looks it up: every data set takes a handle on its template, and with
+    /// one shared count the workers and the walking thread took turns on its cache line. A
+    /// clone copies only the templates it uses, so cloning stays cheap.
+    pub(crate) fn lookup(&mut self, key: &TemplateKey, now_secs: u32) -> Lookup {
+        let timeout = self.timeout_secs;
+        match self.templates.get_mut(key) {
             None => Lookup::Missing,
-            Some(s)
-                if self.timeout_secs > 0
-                    && now_secs.saturating_sub(s.seen_secs) > self.timeout_secs =>
-            {
+            Some(s) if timeout > 0 && now_secs.saturating_sub(s.seen_secs) > timeout => {
                 Lookup::Expired
             }
-            Some(s) => Lookup::Found(Arc::clone(&s.template)),
+            Some(s) => {
+                if !s.owned {
+                    s.template = Arc::new(Template::clone(&s.template));
+                    s.owned = true;
+                }
+                Lookup::Found(Arc::clone(&s.template))
+            }
         }
     }
 
@@ -910,6 +921,44 @@ mod tests {
                 "target() names element {id}, which apply ignores"
             );
         }
+    }
+
+    #[test]
+    fn a_cloned_cache_copies_a_template_once_it_is_used() {
+        let config = FlowConfig::default();
+        let mut cache = TemplateCache::new(&config);
+        let key = TemplateKey {
+            protocol: FlowProtocol::NetflowV9,
+            exporter: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            domain: 1,
+            template_id: 256,
+        };
+        let field = Field {
+            id: 8,
+            enterprise: 0,
+            len: 4,
+        };
+        let template = Template::new(vec![field], 0, false, &config).expect("valid");
+        cache.insert(key, template.clone(), 0);
+        let found = |cache: &mut TemplateCache| match cache.lookup(&key, 0) {
+            Lookup::Found(t) => t,
+            _ => panic!("the template is stored"),
+        };
+        let original = found(&mut cache);
+        let mut clone = cache.clone();
+        // The clone shares the original's template until it uses it, then owns a copy;
+        // the original keeps its own.
+        let first = found(&mut clone);
+        assert!(!Arc::ptr_eq(&first, &original));
+        assert_eq!(*first, template);
+        drop(first);
+        let again = found(&mut clone);
+        let third = found(&mut clone);
+        assert!(
+            Arc::ptr_eq(&again, &third),
+            "copied once, not at every lookup"
+        );
+        assert!(Arc::ptr_eq(&found(&mut cache), &original));
     }
 
     /// Element ids a generated template draws from: every one `apply` reads, some it
