@@ -136,42 +136,27 @@ impl Plan {
         let mut direct = Direct::default();
         let mut rest = Vec::new();
         for p in read {
-            let span = Some((p.offset, p.len));
-            let slot = match p.id {
-                _ if writers[target(p.id)] > 1 => None,
-                1 => Some(&mut direct.bytes),
-                2 => Some(&mut direct.packets),
-                4 => Some(&mut direct.proto),
-                6 => Some(&mut direct.tcp_flags),
-                7 => Some(&mut direct.sport),
-                11 => Some(&mut direct.dport),
-                8 | 12 if p.len == 4 => {
-                    *(if p.id == 8 {
-                        &mut direct.src4
-                    } else {
-                        &mut direct.dst4
-                    }) = Some(p.offset);
-                    continue;
-                }
-                22 | 150 | 152 | 21 | 151 | 153 => {
-                    let unit = match p.id {
-                        22 | 21 => TimeUnit::UptimeMs,
-                        150 | 151 => TimeUnit::Seconds,
-                        _ => TimeUnit::Millis,
-                    };
-                    let end = matches!(p.id, 21 | 151 | 153);
-                    *(if end {
-                        &mut direct.end
-                    } else {
-                        &mut direct.start
-                    }) = Some(((p.offset, p.len), unit));
-                    continue;
-                }
-                _ => None,
-            };
-            match slot {
-                Some(slot) => *slot = span,
-                None => rest.push(p),
+            if writers[target(p.id)] > 1 {
+                rest.push(p);
+                continue;
+            }
+            let span = (p.offset, p.len);
+            match p.id {
+                1 => direct.bytes = Some(span),
+                2 => direct.packets = Some(span),
+                4 => direct.proto = Some(span),
+                6 => direct.tcp_flags = Some(span),
+                7 => direct.sport = Some(span),
+                11 => direct.dport = Some(span),
+                8 if p.len == 4 => direct.src4 = Some(p.offset),
+                12 if p.len == 4 => direct.dst4 = Some(p.offset),
+                22 => direct.start = Some((span, TimeUnit::UptimeMs)),
+                150 => direct.start = Some((span, TimeUnit::Seconds)),
+                152 => direct.start = Some((span, TimeUnit::Millis)),
+                21 => direct.end = Some((span, TimeUnit::UptimeMs)),
+                151 => direct.end = Some((span, TimeUnit::Seconds)),
+                153 => direct.end = Some((span, TimeUnit::Millis)),
+                _ => rest.push(p),
             }
         }
         Plan {
