@@ -850,9 +850,13 @@ const SLOTS_AHEAD_PER_THREAD: u64 = 2;
 /// record numbers need the records before it) or a framing stop is decoded again on this
 /// thread from the right offset with the right record count: damaged files cost speed,
 /// never correctness.
+///
+/// Workers decode their slots from the map, or with `read_from` (`--read-files`) read
+/// them from that handle with `pread` ([`decode_range_read`]); which is faster depends
+/// on the machine (docs/BENCH.md, eleventh session).
 pub fn analyze_mapped_pcap(
     map: &[u8],
-    file: &std::fs::File,
+    read_from: Option<&std::fs::File>,
     threads: usize,
     chunk_bytes: u64,
     depth: Depth,
@@ -903,7 +907,10 @@ pub fn analyze_mapped_pcap(
                     };
                     let result = start.map(|s| {
                         let (end, t) = ((j + 1) * chunk_bytes, tau.load(Ordering::Relaxed));
-                        decode_range_read(file, len, s, end, state, depth, t, &mut buf)
+                        read_from
+                            .and_then(|f| {
+                                decode_range_read(f, len, s, end, state, depth, t, &mut buf)
+                            })
                             .unwrap_or_else(|| decode_range(map, s, end, state, 0, depth, t))
                     });
                     if tx.send((j, result)).is_err() {

@@ -338,6 +338,13 @@ pub struct AnalyzeArgs {
     #[arg(long, hide = true)]
     pub no_speculative_walk: bool,
 
+    /// Read regular files in blocks into a small buffer (one thread) or with `pread` (the
+    /// slot workers of several threads) instead of decoding them from a memory map (an
+    /// alternative for benchmarks and tests: which is faster depends on the machine, see
+    /// docs/BENCH.md)
+    #[arg(long, hide = true)]
+    pub read_files: bool,
+
     /// Attribute every incident by a second pass over the input, not from the sources
     /// sampled during the first (a reference for tests and benchmarks)
     #[arg(long, hide = true)]

@@ -126,7 +126,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
     let second_pass = !args.no_detect && (!args.no_attribution || args.evidence.is_some());
     let mut spool: Option<Spool> = None;
     for path in &args.inputs {
-        let access = if threads == 1 {
+        let access = if threads == 1 && args.read_files {
             FileAccess::Read
         } else {
             FileAccess::Map
@@ -162,11 +162,11 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                         let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
                         let speculative = (threads > 1 && !args.no_speculative_walk)
                             .then(|| {
-                                // Slot workers read the file with pread (see
-                                // analyze_mapped_pcap).
+                                // With --read-files, slot workers read the file with
+                                // pread (see analyze_mapped_pcap).
                                 analyze::analyze_mapped_pcap(
                                     bytes,
-                                    &file,
+                                    args.read_files.then_some(&file),
                                     threads,
                                     chunk_bytes,
                                     depth,

@@ -48,9 +48,10 @@ pub enum Input {
 pub enum FileAccess {
     /// Memory-map it: worker threads share the bytes without copying.
     Map,
-    /// Read it in blocks into one small buffer: for a single sequential pass this beats a
-    /// map (no page-table setup and teardown, and the decoder reads bytes the copy just
-    /// left in cache; 1.04 s against 1.16 s on the 10 M-packet bench file).
+    /// Read it in blocks into one small buffer (`analyze --read-files`): no page-table
+    /// setup and teardown, and the decoder reads bytes the copy just left in cache. On the
+    /// AMD VM this beat the map on the 10 M-packet bench file (1.04 s against 1.16 s); on
+    /// the Intel VM the map wins (docs/BENCH.md, eleventh session).
     Read,
 }
 

@@ -14,12 +14,21 @@ const CIC_SYN: &str = "pcap/ddos/cicddos2019_SynFlood_sample.pcap";
 const WEBDDOS: &str = "pcap/ddos/cicddos2019_WebDDoS_sample.pcap";
 const SNMP_PCAPNG: &str = "pcap/misc/ndpi_snmp.pcap";
 
-/// Runs `inputs` with 1, 2 and 4 threads (and 4 again) at one chunk size; all outputs must
-/// be byte-identical. Returns the output.
+/// Runs `inputs` with 1, 2 and 4 threads (and 4 again), and with 1 and 2 threads reading
+/// files instead of mapping them, at one chunk size; all outputs must be byte-identical.
+/// Returns the output.
 fn identical_across_threads(label: &str, chunk: Option<&str>, inputs: &[PathBuf]) -> Vec<u8> {
     let mut first: Option<(String, Vec<u8>)> = None;
-    for threads in ["1", "2", "4", "4"] {
-        let mut extra = vec!["--threads", threads];
+    for threads in [
+        &["1"][..],
+        &["1", "--read-files"],
+        &["2"],
+        &["2", "--read-files"],
+        &["4"],
+        &["4"],
+    ] {
+        let mut extra = vec!["--threads"];
+        extra.extend_from_slice(threads);
         if let Some(c) = chunk {
             extra.extend(["--chunk-bytes", c]);
         }
@@ -205,6 +214,8 @@ fn identical_everywhere(label: &str, file: &std::path::Path, bytes: &[u8]) -> Va
             &["3"],
             &["4"],
             &["2", "--no-speculative-walk"],
+            &["1", "--read-files"],
+            &["2", "--read-files"],
         ] {
             let mut extra = vec!["--threads"];
             extra.extend_from_slice(threads);
