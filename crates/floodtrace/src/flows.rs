@@ -43,7 +43,7 @@ use floodtrace_wire::Observation;
 
 use crate::analyze::{log_tau, Counts, Depth, InputOutcome, Stop};
 use crate::pool::OrderedPool;
-use crate::sources::file::{map_handle, Feed, StreamFeed};
+use crate::sources::file::{map_handle, unmap_in_background, Feed, StreamFeed};
 use crate::sources::Input;
 
 /// Bytes of a capture's start that the export pre-scan looks at.
@@ -809,7 +809,11 @@ pub fn analyze_input(
 ) -> Result<InputOutcome, Input> {
     match input {
         Input::Mapped(Some(map), file) => match recognise(&map[..]) {
-            Some(kind) => Ok(analyze_flows(&map[..], kind, run, depth, progress)),
+            Some(kind) => {
+                let outcome = analyze_flows(&map[..], kind, run, depth, progress);
+                unmap_in_background(Some(map));
+                Ok(outcome)
+            }
             None => Err(Input::Mapped(Some(map), file)),
         },
         Input::Mapped(None, _) => Err(input),
@@ -819,7 +823,9 @@ pub fn analyze_input(
                 // than read it into fresh memory (a tenth of the time went to zeroing
                 // and copying pages).
                 if let Ok(Some(map)) = map_handle(&file, len) {
-                    return Ok(analyze_flows(&map[..], kind, run, depth, progress));
+                    let outcome = analyze_flows(&map[..], kind, run, depth, progress);
+                    unmap_in_background(Some(map));
+                    return Ok(outcome);
                 }
                 feed.reserve(usize::try_from(len).unwrap_or(0));
                 Ok(analyze_stream(feed, kind, run, depth, progress))

@@ -30,7 +30,7 @@ use floodtrace_wire::capture::OddValue;
 
 use crate::analyze::{analyze_feed, InputOutcome};
 use crate::cli::{exit, AnalyzeArgs, AnalyzeFormat, Cli, Command};
-use crate::sources::file::{Again, Spool};
+use crate::sources::file::{unmap_in_background, Again, Spool};
 use crate::sources::{open_input, FileAccess, Input, MappedFeed};
 
 /// Chunk aggregators are built and dropped by the hundred. glibc's allocator (and
@@ -174,7 +174,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                                 )
                             })
                             .flatten();
-                        match speculative {
+                        let outcome = match speculative {
                             Some(outcome) => outcome,
                             None => analyze_feed(
                                 &mut MappedFeed::new(map.as_ref()),
@@ -183,7 +183,9 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<u8> {
                                 depth,
                                 &progress,
                             ),
-                        }
+                        };
+                        unmap_in_background(map);
+                        outcome
                     }
                     Err(Input::Stream(mut feed) | Input::File(mut feed, _, _)) => {
                         analyze_feed(&mut feed, threads, chunk_bytes, depth, &progress)
