@@ -768,7 +768,7 @@ fn decode_until(
 }
 
 /// Bytes a slot worker reads at a time: the records are decoded while the block is still
-/// in the L2 cache (as the one-thread path does, see `StreamFeed`).
+/// in the L2 cache (as the one-thread path with `--read-files` does, see `StreamFeed`).
 const SLOT_BLOCK: usize = 256 << 10;
 
 /// A record longer than this left at the end of a block sends the slot back to the
